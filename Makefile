@@ -1,0 +1,37 @@
+# Slipstream set-up and everyday commands. `make train` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED_TRACKS := $(abspath ../shared/tracks)
+STAMP := $(VENV)/.installed
+
+.PHONY: venv train test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	# torch first, pinned, so pip never pulls a multi-GB CUDA build for the project's torch requirement
+	$(BIN)/python -m pip install "torch==2.13.0"
+	$(BIN)/python -m pip install -e ".[test,s3]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/slipstream train --run runs/default --minutes 15 --until-lap --evaluate
+
+test: $(STAMP)
+	@if [ -d "$(SHARED_TRACKS)" ]; then export SLIPSTREAM_TRACKS="$(SHARED_TRACKS)"; fi; \
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/slipstream bench sim
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

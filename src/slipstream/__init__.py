@@ -1,0 +1,1 @@
+"""Slipstream: DeepRacer-style RL training with a batched simulator."""

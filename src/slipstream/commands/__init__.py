@@ -1,0 +1,1 @@
+"""Subcommands of the `slipstream` CLI (see slipstream.cli)."""

@@ -1,0 +1,23 @@
+"""Shared test set-up: the official DeepRacer tracks from ../shared/tracks when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_TRACKS = Path(__file__).resolve().parents[1].parent / "shared" / "tracks"
+
+if SHARED_TRACKS.is_dir() and str(SHARED_TRACKS) not in os.environ.get("SLIPSTREAM_TRACKS", ""):
+    os.environ["SLIPSTREAM_TRACKS"] = os.pathsep.join(
+        p for p in (os.environ.get("SLIPSTREAM_TRACKS", ""), str(SHARED_TRACKS)) if p
+    )
+
+
+@pytest.fixture(scope="session")
+def official_tracks_dir() -> Path:
+    """Folder of the 135 official route files; tests that need it skip when it is absent."""
+    if not SHARED_TRACKS.is_dir():
+        pytest.skip("../shared/tracks is not present")
+    return SHARED_TRACKS

@@ -51,7 +51,9 @@ def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
     )
 
 
-def load_track(name_or_path: str | os.PathLike | Track = DEFAULT_TRACK, reverse: bool = False) -> Track:
+def load_track(
+    name_or_path: str | os.PathLike | Track = DEFAULT_TRACK, reverse: bool = False
+) -> Track:
     """Load a track by name (built-in or SLIPSTREAM_TRACKS) or by path, optionally reversed."""
     if isinstance(name_or_path, Track):
         track = name_or_path

@@ -111,7 +111,9 @@ class Track:
                 f"[centre_x, centre_y, inner_x, inner_y, outer_x, outer_y], got shape {route.shape}"
             )
         if not np.issubdtype(route.dtype, np.number):
-            raise TrackError(f"track {name!r}: route array must be numeric, got dtype {route.dtype}")
+            raise TrackError(
+                f"track {name!r}: route array must be numeric, got dtype {route.dtype}"
+            )
         route = route.astype(np.float64)
         if not np.all(np.isfinite(route)):
             bad = int(np.argwhere(~np.isfinite(route))[0, 0])

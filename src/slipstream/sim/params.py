@@ -1,0 +1,132 @@
+"""The reward function's `params` dict (DEEPRACER.md section 1), one per car, from a `StepResult`.
+
+All 27 keys, with DeepRacer's types: floats for positions, `steps` a float, heading and
+steering in degrees, `objects_heading` in radians, `waypoints` a list of (x, y) tuples in the
+driving direction (loops repeat the first point at the end), `closest_waypoints` [prev, next].
+Arrays are converted to Python values once per step with `tolist()`; the per-car loop only
+assembles dicts, which the user's function needs one at a time anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from slipstream.sim.simulator import StepResult
+from slipstream.tracks.track import Track
+
+REWARD_PARAM_KEYS = (
+    "all_wheels_on_track",
+    "x",
+    "y",
+    "heading",
+    "distance_from_center",
+    "projection_distance",
+    "is_left_of_center",
+    "progress",
+    "steps",
+    "speed",
+    "steering_angle",
+    "track_width",
+    "track_length",
+    "waypoints",
+    "closest_waypoints",
+    "is_reversed",
+    "is_offtrack",
+    "is_crashed",
+    "closest_objects",
+    "objects_location",
+    "objects_left_of_center",
+    "objects_speed",
+    "objects_heading",
+    "objects_distance_from_center",
+    "objects_distance",
+    "object_in_camera",
+    "sim_time",
+)
+
+
+class WaypointLists:
+    """The `waypoints` list of each driving direction, built once per track."""
+
+    def __init__(self, forward: Track) -> None:
+        pts = [tuple(p) for p in forward.center.tolist()]
+        self.forward = tuple(pts)
+        self.reverse = tuple(reversed(pts))
+
+    def for_direction(self, reverse: bool) -> list[tuple[float, float]]:
+        # a fresh list each call, so a reward function that mutates it cannot corrupt later steps
+        return list(self.reverse if reverse else self.forward)
+
+
+def build_reward_params(
+    result: StepResult,
+    track_length: float,
+    waypoints: WaypointLists,
+    objects: dict[str, np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """One params dict per car for this step.
+
+    `objects` holds per-car object quantities (arrays (N, K, ...), see
+    `slipstream.sim.objects_world.ObjectWorld.reward_quantities`); None = no objects.
+    """
+    n = len(result.steps)
+    cols = {
+        "all_wheels_on_track": result.all_wheels_on_track.tolist(),
+        "x": result.front[:, 0].tolist(),
+        "y": result.front[:, 1].tolist(),
+        "heading": result.heading_deg.tolist(),
+        "distance_from_center": result.distance_from_center.tolist(),
+        "projection_distance": result.projection_distance.tolist(),
+        "is_left_of_center": result.is_left_of_center.tolist(),
+        "progress": result.progress.tolist(),
+        "steps": result.steps.tolist(),
+        "speed": result.speed.tolist(),
+        "steering_angle": result.steering_deg.tolist(),
+        "track_width": result.track_width.tolist(),
+        "is_reversed": result.is_reversed.tolist(),
+        "is_offtrack": result.is_offtrack.tolist(),
+        "is_crashed": result.is_crashed.tolist(),
+        "sim_time": result.sim_time.tolist(),
+    }
+    prev = result.closest_prev.tolist()
+    nxt = result.closest_next.tolist()
+    obj = _object_columns(objects, n)
+    out = []
+    for i in range(n):
+        params = {key: values[i] for key, values in cols.items()}
+        params["track_length"] = track_length
+        params["waypoints"] = waypoints.for_direction(cols["is_reversed"][i])
+        params["closest_waypoints"] = [prev[i], nxt[i]]
+        for key, values in obj.items():
+            params[key] = values[i]
+        out.append({key: params[key] for key in REWARD_PARAM_KEYS})
+    return out
+
+
+def _object_columns(objects: dict[str, np.ndarray] | None, n: int) -> dict[str, list]:
+    """Per-car Python values of the object keys; DeepRacer's defaults when there are none."""
+    if objects is None or objects["objects_location"].shape[1] == 0:
+        return {
+            "closest_objects": [[0, 0] for _ in range(n)],
+            "objects_location": [[] for _ in range(n)],
+            "objects_left_of_center": [[] for _ in range(n)],
+            "objects_speed": [[] for _ in range(n)],
+            "objects_heading": [[] for _ in range(n)],
+            "objects_distance_from_center": [[] for _ in range(n)],
+            "objects_distance": [[] for _ in range(n)],
+            "object_in_camera": [False] * n,
+        }
+    return {
+        "closest_objects": objects["closest_objects"].tolist(),
+        "objects_location": [
+            [list(p) for p in car] for car in objects["objects_location"].tolist()
+        ],
+        "objects_left_of_center": objects["objects_left_of_center"].tolist(),
+        "objects_speed": objects["objects_speed"].tolist(),
+        "objects_heading": objects["objects_heading"].tolist(),
+        "objects_distance_from_center": objects["objects_distance_from_center"].tolist(),
+        "objects_distance": objects["objects_distance"].tolist(),
+        "object_in_camera": objects["object_in_camera"].tolist(),
+    }

@@ -62,10 +62,11 @@ def rectangle_corners(
 def points_in_rectangles(
     points: np.ndarray, rect_poses: np.ndarray, lengths: np.ndarray, widths: np.ndarray
 ) -> np.ndarray:
-    """Whether points (..., P, 2) lie strictly inside rectangles (..., K, 3): (..., P, K) bool.
+    """Whether points (..., P, 2) lie inside rectangles (..., K, 3): (..., P, K) bool.
 
     Each point is moved into each rectangle's frame (translate, rotate by -yaw) and compared with
-    the half extents. `lengths`/`widths` have shape (..., K) (or broadcast to it).
+    the half extents; the boundary counts as inside (so two equal rectangles at the same pose, or
+    level side by side, do collide). `lengths`/`widths` have shape (..., K) (or broadcast to it).
     """
     points = np.asarray(points, dtype=np.float64)
     rect_poses = np.asarray(rect_poses, dtype=np.float64)
@@ -78,7 +79,7 @@ def points_in_rectangles(
     s = np.sin(rect_poses[..., 2])[..., None, :]
     local_x = c * dx + s * dy
     local_y = c * dy - s * dx
-    return (np.abs(local_x) < half_l[..., None, :]) & (np.abs(local_y) < half_w[..., None, :])
+    return (np.abs(local_x) <= half_l[..., None, :]) & (np.abs(local_y) <= half_w[..., None, :])
 
 
 def crash_matrix(
@@ -105,7 +106,10 @@ def crash_matrix(
     if include_object_corners and k > 0:
         obj_corners = rectangle_corners(obj_poses, obj_len, obj_wid).reshape(n, k * 4, 2)
         inside_car = points_in_rectangles(
-            obj_corners, car_poses[:, None, :], np.full((n, 1), car_length), np.full((n, 1), car_width)
+            obj_corners,
+            car_poses[:, None, :],
+            np.full((n, 1), car_length),
+            np.full((n, 1), car_width),
         )  # (N, K*4, 1)
         hit |= inside_car.reshape(n, k, 4).any(axis=-1)
     return hit & np.asarray(valid, dtype=bool)

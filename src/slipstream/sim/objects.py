@@ -11,7 +11,8 @@ Placement, batched over `n_worlds` independent worlds with K obstacles each:
   in `[prev + min, next - min]` between its two neighbours (around the loop) and gets a random
   lane; without it the lanes alternate inner, outer, inner, ... starting with inner.
 * the pose is the point of the lane polyline nearest to the centre-line point at that distance,
-  and the yaw is the direction of the lane there (driving direction).
+  and the yaw is the direction of the lane there (driving direction; on a lane vertex the
+  bisector of its two segments).
 
 Lanes are DeepRacer's: the row-wise midpoint of the centre line and a border of the route file
 (`lane_polyline`). Lane numbers follow `Track.lane_point_at`: +1 inner, -1 outer.
@@ -71,7 +72,10 @@ class ObstacleConfig:
     is_obstacle_bot_car: bool = False
 
     def __post_init__(self) -> None:
-        if int(self.number_of_obstacles) != self.number_of_obstacles or self.number_of_obstacles < 0:
+        if (
+            int(self.number_of_obstacles) != self.number_of_obstacles
+            or self.number_of_obstacles < 0
+        ):
             raise ObjectConfigError(
                 f"NUMBER_OF_OBSTACLES must be a whole number >= 0, got {self.number_of_obstacles!r}"
             )
@@ -92,7 +96,9 @@ class ObstacleConfig:
     @property
     def count(self) -> int:
         """Number of obstacles placed (the OBJECT_POSITIONS list wins over the count)."""
-        return len(self.object_positions) if self.object_positions else int(self.number_of_obstacles)
+        return (
+            len(self.object_positions) if self.object_positions else int(self.number_of_obstacles)
+        )
 
 
 def parse_object_positions(
@@ -170,7 +176,8 @@ def lane_polyline(track: Track, lane: int) -> np.ndarray:
 def lane_pose_near(track: Track, arc: np.ndarray, lanes: np.ndarray) -> np.ndarray:
     """Poses (..., 3) on the lanes nearest to the centre-line points at distances `arc` (...).
 
-    `lanes` (same shape) holds +1 (inner) or -1 (outer). The yaw is the lane segment direction.
+    `lanes` (same shape) holds +1 (inner) or -1 (outer; anything else counts as inner). The yaw
+    is the lane segment's direction, the bisector of its two segments on a vertex.
     """
     arc = np.asarray(arc, dtype=np.float64)
     lanes = np.broadcast_to(np.asarray(lanes), arc.shape)
@@ -185,10 +192,30 @@ def lane_pose_near(track: Track, arc: np.ndarray, lanes: np.ndarray) -> np.ndarr
             continue
         poly = lane_polyline(track, lane)
         proj = project_on_polyline(centre_xy[sel], poly)
-        seg_dir = poly[proj.segment + 1] - poly[proj.segment]
+        tangent = _polyline_tangent(poly, proj.segment, proj.fraction, track.closed)
         poses[sel, :2] = proj.nearest
-        poses[sel, 2] = np.arctan2(seg_dir[:, 1], seg_dir[:, 0])
+        poses[sel, 2] = np.arctan2(tangent[:, 1], tangent[:, 0])
     return poses.reshape((*arc.shape, 3))
+
+
+def _polyline_tangent(
+    poly: np.ndarray, segment: np.ndarray, fraction: np.ndarray, closed: bool
+) -> np.ndarray:
+    """Direction (N,2) of a polyline at points given by segment index and fraction: the segment
+    direction, or the bisector of the two segments when the point is on a vertex."""
+    seg_vec = np.diff(poly, axis=0)
+    seg_len = np.linalg.norm(seg_vec, axis=1, keepdims=True)
+    unit = seg_vec / np.where(seg_len > 0.0, seg_len, 1.0)
+    n_seg = len(unit)
+    if closed:
+        prev_seg, next_seg = np.mod(segment - 1, n_seg), np.mod(segment + 1, n_seg)
+    else:
+        prev_seg, next_seg = np.maximum(segment - 1, 0), np.minimum(segment + 1, n_seg - 1)
+    tangent = unit[segment].copy()
+    at_start = (fraction <= 1e-12)[:, None]
+    at_end = (fraction >= 1.0 - 1e-12)[:, None]
+    tangent += np.where(at_start, unit[prev_seg], 0.0) + np.where(at_end, unit[next_seg], 0.0)
+    return tangent
 
 
 def spread_distances(
@@ -285,3 +312,14 @@ def place_obstacles(
         widths=np.full(shape, dims[1]),
         heights=np.full(shape, dims[2]),
     )
+
+
+def obstacle_reset_poses(
+    track: Track, obstacle_dists: np.ndarray, obstacle_lanes: np.ndarray, offset: float = -1.0
+) -> np.ndarray:
+    """Poses (N, 3) where a car restarts after crashing into an obstacle (DEEPRACER.md 5.3): on
+    the lane opposite the obstacle, `offset` metres of centre line from it (-RESET_BEHIND_DIST
+    behind, the default -1.0; +RESET_AHEAD_DIST for the mercy reset). obstacle_dists and
+    obstacle_lanes (N,) are the crashed obstacle's `Obstacles.dists` and `Obstacles.lanes`."""
+    lanes = np.where(np.asarray(obstacle_lanes) == OUTER_LANE, INNER_LANE, OUTER_LANE)
+    return lane_pose_near(track, np.asarray(obstacle_dists, dtype=np.float64) + offset, lanes)

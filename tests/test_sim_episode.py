@@ -216,13 +216,18 @@ def test_reverse_direction_params(reinvent):
 
 def test_round_robin_start_positions():
     track = straight_track()
-    sim = Simulator(track, 3, SimConfig(change_start_position=True, round_robin_advance_dist=0.05))
+    sim = Simulator(track, 2, SimConfig(change_start_position=True, round_robin_advance_dist=0.05))
     sim.reset()
-    starts = sim.start_ndist.copy()
-    assert starts.tolist() == pytest.approx([0.0, 0.05, 0.10])
-    sim.episodes_done[:] = 1
-    sim.reset()
-    assert sim.start_ndist.tolist() == pytest.approx([0.05, 0.10, 0.15])
+    assert sim.start_ndist.tolist() == [0.0, 0.0]
+    for _ in range(2):
+        sim.episodes_done += 1
+        sim.reset()
+    assert sim.start_ndist.tolist() == pytest.approx([0.10, 0.10])
+    spread = Simulator(track, 3, SimConfig(spread_start_positions=True))
+    spread.seed([1, 2, 3])
+    spread.reset()
+    expected = [np.random.default_rng(s).uniform() for s in (1, 2, 3)]
+    assert spread.start_ndist.tolist() == pytest.approx(expected)
 
 
 def test_continuous_laps_and_penalty_resets(reinvent):

@@ -1,56 +1,310 @@
-"""The objects of each car's world — obstacles, bot cars — as seen by the simulator.
+"""The objects of each car's world — obstacles, bot cars, other racecars — for the simulator.
 
-`ObjectWorld` keeps per-car object state (arrays (N, K, ...)) and answers the simulator's
-questions: where objects are now, whether a car crashed, where a car restarts after a rule fired.
+`ObjectWorld` keeps per-car object state (arrays (N, K, ...): every car has its own copy of its
+world's objects, so cars in independent episodes have independent obstacles) and answers the
+simulator's questions each step: where the objects are, whether a car crashed, where a car
+restarts after a rule fired, and the object keys of the reward params.
+
+Object order in every per-car list (and so in `objects_location`): obstacles, bot cars, then
+the other racecars of the same world (head-to-head), as DeepRacer lists them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from slipstream.sim.bots import (
+    BotCarConfig,
+    BotCars,
+    LaneSplines,
+    bot_distances,
+    bot_poses,
+    bots_hit,
+    reset_bots,
+    update_lane_changes,
+)
 from slipstream.sim.car import CarParams, CarState
+from slipstream.sim.collision import bots_hitting_car_ahead, crash_counts, crash_matrix
+from slipstream.sim.object_params import object_reward_quantities
+from slipstream.sim.objects import (
+    INNER_LANE,
+    OUTER_LANE,
+    ObstacleConfig,
+    obstacle_reset_poses,
+    place_obstacles,
+)
 from slipstream.tracks.track import Track
+
+START_OBJECT_GAP = 1.0
+"""Training starts on the other lane when an object is this close (m) along the centre line."""
+GRID_SPACING = 0.75
+"""Head-to-head starting grid: racecar i starts i * 0.75 m behind the line (START_POS_OFFSET)."""
+CAR_HEIGHT = 0.2
 
 
 @dataclass(frozen=True)
 class WorldObjectsConfig:
-    """Obstacle and bot-car settings (RoboMaker YAML keys, lower case). Empty = time trial."""
+    """Obstacles, bot cars, and racecars per world (head-to-head). Empty = time trial."""
 
-    number_of_obstacles: int = 0
-    number_of_bot_cars: int = 0
+    obstacles: ObstacleConfig = field(default_factory=ObstacleConfig)
+    bots: BotCarConfig = field(default_factory=BotCarConfig)
+    cars_per_world: int = 1
+
+    @property
+    def count(self) -> int:
+        return self.obstacles.count + self.bots.number_of_bot_cars + self.cars_per_world - 1
+
+
+class StepObjects(NamedTuple):
+    """All objects of every car's world at one instant; arrays (N, K, ...)."""
+
+    poses: np.ndarray  # (N,K,3) x, y, yaw
+    lengths: np.ndarray
+    widths: np.ndarray
+    heights: np.ndarray
+    ndist: np.ndarray  # lap position in the car's driving direction
+    is_static: np.ndarray
+    is_bot: np.ndarray
+    owner: np.ndarray  # index of the racecar an object is (-1 for obstacles and bots)
 
 
 class ObjectWorld:
-    """Objects of N independent worlds on one track (time trial: none)."""
+    """Objects of N cars' worlds on one track."""
 
     def __init__(self, track: Track, num_cars: int, config: WorldObjectsConfig, car: CarParams):
-        self.track = track
+        self.tracks = (track, track.reversed())
         self.config = config
         self.car = car
         self.num_cars = num_cars
         self.crash_counter = np.zeros(num_cars, dtype=np.int64)
+        n = num_cars
+        self.k_obstacles = config.obstacles.count
+        self.k_bots = config.bots.number_of_bot_cars
+        self.k_peers = config.cars_per_world - 1
+        if n % config.cars_per_world:
+            raise ValueError(
+                f"{n} cars do not split into worlds of {config.cars_per_world} racecars"
+            )
+        self.reverse = np.zeros(n, dtype=bool)
+        rng = np.random.default_rng(0)
+        self.obstacles = place_obstacles(track, config.obstacles, rng, n)
+        self.obstacle_ndist = self.obstacles.dists / track.length
+        self.bots: BotCars | None = None
+        self.splines = None
+        if self.k_bots:
+            self.bots = reset_bots(track, config.bots, rng, n)
+            self.splines = tuple(LaneSplines.from_track(t) for t in self.tracks)
+        world = np.arange(n) // config.cars_per_world
+        peers = [
+            [j for j in range(w * config.cars_per_world, (w + 1) * config.cars_per_world) if j != i]
+            for i, w in enumerate(world)
+        ]
+        self.peers = np.array(peers, dtype=np.int64).reshape(n, self.k_peers)
+        self.last_crash_object = np.full(n, -1, dtype=np.int64)
+        self.current: StepObjects | None = None
 
     @property
     def count(self) -> int:
-        return 0
+        return self.config.count
+
+    # ------------------------------------------------------------------ episodes
 
     def reset(self, cars: np.ndarray, track: Track, rngs: list[np.random.Generator]) -> None:
-        """Place objects for a new episode of the given cars."""
+        """Place objects for a new episode of the given cars (all driving on `track`)."""
         self.crash_counter[cars] = 0
+        self.last_crash_object[cars] = -1
+        self.reverse[cars] = track.is_reversed
+        for i, rng in zip(cars.tolist(), rngs, strict=True):
+            if self.k_obstacles:
+                placed = place_obstacles(track, self.config.obstacles, rng, 1)
+                for name in ("poses", "lanes", "dists", "lengths", "widths", "heights"):
+                    getattr(self.obstacles, name)[i] = getattr(placed, name)[0]
+                self.obstacle_ndist[i] = placed.dists[0] / track.length
+            if self.k_bots:
+                fresh = reset_bots(track, self.config.bots, rng, 1)
+                for f in fields(BotCars):
+                    value = getattr(fresh, f.name)
+                    if isinstance(value, np.ndarray):
+                        getattr(self.bots, f.name)[i] = value[0]
 
-    def start_lane(
+    def start_position(
         self, cars: np.ndarray, arc: np.ndarray, track: Track, training: bool
-    ) -> np.ndarray:
-        """Lane to start on (0 centre, +1 inner, -1 outer)."""
-        return np.zeros(len(cars))
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(lane, arc) to start at: lane 0 centre, +1 inner, -1 outer.
+
+        Head-to-head: racecar i of a world starts 0.75 m * i behind the line, even slots on the
+        outer lane, odd on the inner (DeepRacer's grid).
+
+        Training: when an obstacle or bot lies within 1 m of the start along the centre line,
+        start on the lane opposite to it (DEEPRACER.md 5.3).
+        """
+        lane = np.zeros(len(cars))
+        if self.k_peers:
+            slot = cars % self.config.cars_per_world
+            grid_lane = np.where(slot % 2 == 0, OUTER_LANE, INNER_LANE).astype(float)
+            return grid_lane, arc - GRID_SPACING * slot
+        if not training or not (self.k_obstacles or self.k_bots):
+            return lane, arc
+        dists, lanes = [], []
+        if self.k_obstacles:
+            dists.append(self.obstacles.dists[cars])
+            lanes.append(self.obstacles.lanes[cars])
+        if self.k_bots:
+            dists.append(bot_distances(self.bots, 0.0)[cars])
+            lanes.append(self.bots.lane[cars])
+        d = np.concatenate(dists, axis=1)
+        ln = np.concatenate(lanes, axis=1).astype(float)
+        gap = np.abs(d - arc[:, None])
+        if track.closed:
+            gap = np.minimum(gap, track.length - gap)
+        near = gap < START_OBJECT_GAP
+        first = np.argmax(near, axis=1)
+        blocked = near.any(axis=1)
+        return np.where(blocked, -ln[np.arange(len(cars)), first], lane), arc
+
+    # ------------------------------------------------------------------ per step
+
+    def update(self, state: CarState, ndist: np.ndarray, sim_time: np.ndarray) -> StepObjects:
+        """Objects of every car's world at this step (cached for the rest of the step)."""
+        n = self.num_cars
+        parts_pose, parts_len, parts_wid, parts_hgt, parts_nd, parts_kind, parts_owner = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        if self.k_obstacles:
+            o = self.obstacles
+            parts_pose.append(o.poses)
+            parts_len.append(o.lengths)
+            parts_wid.append(o.widths)
+            parts_hgt.append(o.heights)
+            parts_nd.append(self.obstacle_ndist)
+            parts_kind.append(np.zeros((n, self.k_obstacles), dtype=np.int8))
+            parts_owner.append(np.full((n, self.k_obstacles), -1))
+        if self.k_bots:
+            self.bots = update_lane_changes(self.bots, np.random.default_rng(), sim_time)
+            fwd = bot_poses(self.bots, self.splines[0], sim_time)
+            rev = bot_poses(self.bots, self.splines[1], sim_time)
+            parts_pose.append(np.where(self.reverse[:, None, None], rev, fwd))
+            parts_len.append(self.bots.lengths)
+            parts_wid.append(self.bots.widths)
+            parts_hgt.append(np.full((n, self.k_bots), CAR_HEIGHT))
+            parts_nd.append(bot_distances(self.bots, sim_time) / self.tracks[0].length)
+            parts_kind.append(np.ones((n, self.k_bots), dtype=np.int8))
+            parts_owner.append(np.full((n, self.k_bots), -1))
+        if self.k_peers:
+            poses = np.stack([state.x, state.y, state.yaw], axis=1)
+            parts_pose.append(poses[self.peers])
+            parts_len.append(np.full((n, self.k_peers), self.car.body_length))
+            parts_wid.append(np.full((n, self.k_peers), self.car.body_width))
+            parts_hgt.append(np.full((n, self.k_peers), CAR_HEIGHT))
+            parts_nd.append(ndist[self.peers])
+            parts_kind.append(np.full((n, self.k_peers), 2, dtype=np.int8))
+            parts_owner.append(self.peers)
+        if not parts_pose:
+            empty = np.zeros((n, 0))
+            self.current = StepObjects(
+                np.zeros((n, 0, 3)),
+                empty,
+                empty,
+                empty,
+                empty,
+                empty.astype(bool),
+                empty.astype(bool),
+                empty.astype(np.int64),
+            )
+            return self.current
+        kind = np.concatenate(parts_kind, axis=1)
+        self.current = StepObjects(
+            poses=np.concatenate(parts_pose, axis=1),
+            lengths=np.concatenate(parts_len, axis=1),
+            widths=np.concatenate(parts_wid, axis=1),
+            heights=np.concatenate(parts_hgt, axis=1),
+            ndist=np.concatenate(parts_nd, axis=1),
+            is_static=kind == 0,
+            is_bot=kind == 1,
+            owner=np.concatenate(parts_owner, axis=1),
+        )
+        return self.current
 
     def crashes(
         self, state: CarState, ndist: np.ndarray, sim_time: np.ndarray, reverse: np.ndarray
     ) -> np.ndarray:
-        """Whether each car crashed into an object this step (crash rule of DEEPRACER.md 5.3)."""
-        return np.zeros(self.num_cars, dtype=bool)
+        """Whether each car's crash counts this step (DEEPRACER.md 5.3); bots that ran into a
+        car ahead of them pause."""
+        objs = self.update(state, ndist, sim_time)
+        if objs.poses.shape[1] == 0:
+            return np.zeros(self.num_cars, dtype=bool)
+        car_poses = np.stack([state.x, state.y, state.yaw], axis=1)
+        valid = np.ones(objs.is_static.shape, dtype=bool)
+        hit = crash_matrix(
+            car_poses,
+            objs.poses,
+            objs.lengths,
+            objs.widths,
+            valid,
+            self.car.body_length,
+            self.car.body_width,
+        )
+        closed = self.tracks[0].closed
+        counted = crash_counts(hit, ndist, objs.ndist, objs.is_static, closed)
+        if self.k_bots:
+            hitting = bots_hitting_car_ahead(hit, ndist, objs.ndist, objs.is_bot, closed)
+            lo = self.k_obstacles
+            self.bots = bots_hit(self.bots, hitting[:, lo : lo + self.k_bots], sim_time)
+        crashed = counted.any(axis=1)
+        self.last_crash_object = np.where(crashed, np.argmax(counted, axis=1), -1)
+        static_crash = crashed & objs.is_static[np.arange(self.num_cars), self.last_crash_object]
+        self.crash_counter = self.crash_counter + static_crash
+        return crashed
+
+    def reward_quantities(self, result, object_in_camera=None) -> dict[str, np.ndarray] | None:
+        """Object keys of the reward params for each car (None: no objects in any world).
+
+        `object_in_camera(poses (N,3), next_object_xy (N,2)) -> (N,) bool` is supplied by the
+        env's sensors (the camera frustum lives in the render layer).
+        """
+        objs = self.current
+        if objs is None or objs.poses.shape[1] == 0:
+            return None
+        speed = self.config.bots.bot_car_speed if self.k_bots else 0.0
+        valid = np.ones(objs.is_static.shape, dtype=bool)
+        out: dict[str, Any] = {}
+        for rev in (False, True):
+            sel = np.flatnonzero(result.is_reversed == rev)
+            if len(sel) == 0:
+                continue
+            q = object_reward_quantities(
+                self.tracks[int(rev)],
+                result.front[sel],
+                result.ndist[sel],
+                objs.poses[sel],
+                valid[sel],
+                np.full(valid[sel].shape, speed),
+                np.full(valid[sel].shape, bool(self.k_bots)),
+            )
+            for key, value in q.items():
+                if key not in out:
+                    out[key] = np.zeros((self.num_cars, *value.shape[1:]), dtype=value.dtype)
+                out[key][sel] = value
+        nxt = out["closest_objects"][:, 1]
+        if object_in_camera is not None:
+            car_xy = result.front
+            heading = np.radians(result.heading_deg)
+            poses = np.column_stack([car_xy, heading])
+            out["object_in_camera"] = object_in_camera(
+                poses, objs.poses[np.arange(self.num_cars), nxt, :2]
+            )
+        else:
+            out["object_in_camera"] = np.zeros(self.num_cars, dtype=bool)
+        return out
 
     def reset_pose(
         self,
@@ -61,19 +315,76 @@ class ObjectWorld:
         prev_progress: np.ndarray,
         front: np.ndarray,
         reset_behind_dist: float,
+        current: CarState | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pose (x, y, yaw) after a reset with penalty.
+        """Pose (x, y, yaw) after a reset with penalty (DEEPRACER.md 5.3).
 
         Off track, reversed, immobilized: at the last progress point, on whichever lane (inner or
         outer) is nearer the car. DeepRacer measures that point as prev_progress * L from
         waypoint 0; Slipstream measures it from the episode's start line, which is the same when
         the start is waypoint 0 (as in evaluation) and right otherwise.
+        Crash into an obstacle: RESET_BEHIND_DIST behind it on the other lane. Crash into a bot
+        or another racecar: the car stays where it is (it is only held for the penalty).
         """
+        from slipstream.sim import episode as ep
+
         arc = (start_ndist + prev_progress / 100.0) * track.length
         inner = track.lane_point_at(arc, 1.0)
         outer = track.lane_point_at(arc, -1.0)
         use_inner = np.linalg.norm(inner - front, axis=1) <= np.linalg.norm(outer - front, axis=1)
         xy = np.where(use_inner[:, None], inner, outer)
         _, yaw = track.point_at(arc)
-        del status  # obstacle crashes use the same rule until obstacles are placed
-        return xy[:, 0], xy[:, 1], yaw
+        x, y = xy[:, 0], xy[:, 1]
+        crashed = status == ep.CRASHED
+        if crashed.any() and self.current is not None:
+            obj = self.last_crash_object[cars]
+            static = crashed & (obj >= 0) & (obj < self.k_obstacles)
+            if static.any():
+                k = np.where(static, obj, 0)
+                behind = obstacle_reset_poses(
+                    track,
+                    self.obstacles.dists[cars, k],
+                    self.obstacles.lanes[cars, k],
+                    offset=-reset_behind_dist,
+                )
+                x = np.where(static, behind[:, 0], x)
+                y = np.where(static, behind[:, 1], y)
+                yaw = np.where(static, behind[:, 2], yaw)
+            moving = crashed & ~static
+            if moving.any() and current is not None:
+                x = np.where(moving, current.x[cars], x)
+                y = np.where(moving, current.y[cars], y)
+                yaw = np.where(moving, current.yaw[cars], yaw)
+        return x, y, yaw
+
+
+def objects_config_from_world(world: dict, training: bool) -> WorldObjectsConfig:
+    """Object settings from RoboMaker YAML keys (values may be strings, as DRfC writes them)."""
+    from slipstream.config.errors import WorldConfigError, parse_bool, parse_float, parse_int
+
+    def get(key, parse, default):
+        return parse(world[key], key, WorldConfigError) if key in world else default
+
+    positions = world.get("OBJECT_POSITIONS") or ()
+    obstacles = ObstacleConfig(
+        number_of_obstacles=get("NUMBER_OF_OBSTACLES", parse_int, 0),
+        min_distance_between_obstacles=get("MIN_DISTANCE_BETWEEN_OBSTACLES", parse_float, 2.0),
+        randomize_obstacle_locations=get("RANDOMIZE_OBSTACLE_LOCATIONS", parse_bool, False),
+        object_positions=positions,
+        obstacle_type=str(world.get("OBSTACLE_TYPE", "box_obstacle")),
+        is_obstacle_bot_car=get("IS_OBSTACLE_BOT_CAR", parse_bool, False),
+    )
+    bots = BotCarConfig(
+        number_of_bot_cars=get("NUMBER_OF_BOT_CARS", parse_int, 0),
+        bot_car_speed=get("BOT_CAR_SPEED", parse_float, 0.2),
+        min_distance_between_bot_cars=get("MIN_DISTANCE_BETWEEN_BOT_CARS", parse_float, 2.0),
+        randomize_bot_car_locations=get("RANDOMIZE_BOT_CAR_LOCATIONS", parse_bool, False),
+        is_lane_change=get("IS_LANE_CHANGE", parse_bool, False),
+        lower_lane_change_time=get("LOWER_LANE_CHANGE_TIME", parse_float, 3.0),
+        upper_lane_change_time=get("UPPER_LANE_CHANGE_TIME", parse_float, 5.0),
+        lane_change_distance=get("LANE_CHANGE_DISTANCE", parse_float, 1.0),
+        penalty_seconds=get("PENALTY_SECONDS", parse_float, 2.0),
+    )
+    return WorldObjectsConfig(
+        obstacles=obstacles, bots=bots, cars_per_world=get("CARS_PER_WORLD", parse_int, 1)
+    )

@@ -42,9 +42,10 @@ class SimConfig:
     reset_behind_dist: float = 1.0
     max_steps: int = 100_000
     """Episode step cap (DeepRacer's MAX_STEPS); an episode cut here is truncated, status in_progress."""
-    spread_start_positions: bool = True
-    """With change_start_position, car i begins its round robin i advances further on, so a batch
-    of cars covers the lap instead of all starting on the same line. N=1 is exactly DeepRacer."""
+    spread_start_positions: bool = False
+    """With change_start_position, each car begins its round robin at a random point of the lap
+    (drawn once from its seed), so a batch of cars covers the lap instead of all starting on the
+    same line. False is exactly DeepRacer (every car's round robin starts at the offset)."""
     training: bool = True
     """Training episodes advance the round robin; evaluation episodes do not."""
     objects: WorldObjectsConfig = field(default_factory=WorldObjectsConfig)
@@ -109,6 +110,7 @@ class Simulator:
         self.reverse = np.full(n, self.config.reverse_dir)
         self.start_ndist = np.zeros(n)
         self.episodes_done = np.zeros(n, dtype=np.int64)
+        self.start_base = np.array([rng.uniform() for rng in self.rngs])
         self.objects = ObjectWorld(base, n, self.config.objects, self.car)
         self._alloc_episode_arrays(n)
 
@@ -130,13 +132,15 @@ class Simulator:
         """One generator per car; also restarts each car's round robin."""
         self.rngs = [np.random.default_rng(s) for s in seeds]
         self.episodes_done[:] = 0
+        self.start_base = np.array([rng.uniform() for rng in self.rngs])
 
     def _initial_start_ndist(self, index: np.ndarray) -> np.ndarray:
         cfg = self.config
         offset = np.full(len(index), cfg.start_position_offset)
         if cfg.change_start_position and cfg.training:
-            spread = index if cfg.spread_start_positions else 0
-            offset = offset + (spread + self.episodes_done[index]) * cfg.round_robin_advance_dist
+            if cfg.spread_start_positions:
+                offset = offset + self.start_base[index]
+            offset = offset + self.episodes_done[index] * cfg.round_robin_advance_dist
         return np.mod(offset, 1.0)
 
     def reset(self, mask: np.ndarray | None = None) -> None:
@@ -157,7 +161,7 @@ class Simulator:
             track = self.tracks[int(rev)]
             self.objects.reset(sel, track, [self.rngs[i] for i in sel])
             arc = self.start_ndist[sel] * track.length
-            lane = self.objects.start_lane(sel, arc, track, training=cfg.training)
+            lane, arc = self.objects.start_position(sel, arc, track, training=cfg.training)
             xy, yaw = track.point_at(arc)
             lane_xy = track.lane_point_at(arc, lane)
             xy = np.where((lane != 0)[:, None], lane_xy, xy)
@@ -212,7 +216,7 @@ class Simulator:
         steering_deg = np.asarray(steering_deg, dtype=np.float64).reshape(self.num_cars)
         speed = np.asarray(speed, dtype=np.float64).reshape(self.num_cars)
         self.steps += 1.0
-        state = self.state
+        state = self._judged = self.state
         front = front_point(state, self.car)
         q = self._track_quantities(front)
         progress = progress_percent(q["ndist"], self.start_ndist, self.prev_progress)
@@ -319,6 +323,7 @@ class Simulator:
                 self.prev_progress[sel],
                 result.front[sel],
                 cfg.reset_behind_dist,
+                current=self._judged,
             )
             reset = CarState.at_rest(
                 self._expand(sel, x), self._expand(sel, y), self._expand(sel, yaw)

@@ -71,25 +71,26 @@ DESIGNS: tuple[TrackDesign, ...] = (
     TrackDesign(
         name="slipstream_default",
         width=1.07,
-        description="teardrop loop with fast sweepers, an S-bend and one tight hairpin",
+        description="teardrop loop: fast sweepers, an S-bend and one tight hairpin (R 0.73 m)",
         control_points=(
-            (3.2, 0.35),  # start, on the bottom straight heading east
-            (4.6, 0.3),
-            (5.9, 0.45),
-            (7.1, 1.05),  # long left sweeper up the right side
-            (7.75, 2.3),
-            (7.5, 3.65),
-            (6.55, 4.5),
-            (5.3, 4.75),  # top, heading west
-            (4.2, 4.45),  # S-bend: right then left
-            (3.35, 3.75),
-            (2.4, 3.55),
-            (1.45, 3.35),
-            (0.6, 2.9),  # hairpin (left)
-            (0.25, 2.25),
-            (0.55, 1.6),
-            (1.2, 1.2),  # exit, back onto the bottom straight
-            (2.1, 0.6),
+            (4.7, -0.09),  # start, on the bottom straight heading east
+            (6.38, 0.01),
+            (7.73, 0.53),  # long left sweeper up the right side
+            (8.73, 1.57),
+            (8.96, 2.92),
+            (8.4, 4.07),
+            (7.17, 4.8),
+            (5.71, 4.9),  # top, heading west
+            (4.48, 4.38),  # S-bend: left then right
+            (3.47, 3.65),
+            (2.35, 3.39),
+            (1.34, 3.29),
+            (0.55, 2.95),  # hairpin (left)
+            (0.2, 2.3),
+            (0.45, 1.65),
+            (1.01, 1.21),  # exit, sweeping back down onto the straight
+            (2.13, 0.38),
+            (3.25, -0.04),
         ),
     ),
     TrackDesign(
@@ -98,50 +99,55 @@ DESIGNS: tuple[TrackDesign, ...] = (
         description="wide stadium oval for smoke tests",
         control_points=(
             (0.0, 0.0),  # start, middle of the bottom straight heading east
-            (1.75, 0.0),
-            (3.2, 0.35),
-            (3.95, 1.5),
-            (3.2, 2.65),
-            (1.75, 3.0),
+            (1.5, 0.0),
+            (2.9, 0.3),
+            (3.6, 1.5),
+            (2.9, 2.7),
+            (1.5, 3.0),
             (0.0, 3.0),
-            (-1.75, 3.0),
-            (-3.2, 2.65),
-            (-3.95, 1.5),
-            (-3.2, 0.35),
-            (-1.75, 0.0),
+            (-1.5, 3.0),
+            (-2.9, 2.7),
+            (-3.6, 1.5),
+            (-2.9, 0.3),
+            (-1.5, 0.0),
         ),
     ),
     TrackDesign(
         name="slipstream_technical",
         width=1.07,
-        description="longer technical circuit with two chicanes and mixed-radius corners",
+        description="technical circuit: two chicanes, a deep U-shaped dent, mixed-radius corners",
         control_points=(
-            (2.0, 0.0),  # start, on the bottom straight heading east
-            (4.0, 0.0),
-            (5.2, 0.1),
-            (6.0, 0.55),  # chicane 1: left, right
-            (6.9, 0.6),
-            (8.2, 0.3),
-            (9.6, 0.5),
-            (10.5, 1.4),  # right-hand end: long left
-            (10.6, 2.8),
-            (9.9, 3.8),
-            (8.8, 4.0),
-            (8.0, 3.4),  # inner loop: right kink
-            (7.0, 3.2),
-            (6.0, 3.7),
-            (5.6, 4.7),  # up and over
-            (5.0, 5.6),
-            (3.9, 5.75),
-            (2.9, 5.4),  # chicane 2: right, left
-            (2.1, 5.7),
-            (1.0, 5.9),
-            (-0.1, 5.5),
-            (-0.7, 4.4),  # left-hand end, heading south
-            (-0.4, 3.2),
-            (0.3, 2.5),  # kink right then left onto the straight
-            (0.3, 1.5),
-            (0.6, 0.5),
+            (3.5, 0.0),  # start, on the bottom straight heading east
+            (5.0, 0.0),
+            (6.0, 0.1),  # chicane 1: left, right
+            (6.9, 0.55),
+            (7.8, 0.85),
+            (8.8, 0.9),
+            (10.0, 1.1),  # right-hand end: long left
+            (10.9, 1.9),
+            (11.2, 3.1),
+            (11.0, 4.4),
+            (10.6, 5.6),
+            (9.7, 6.5),
+            (8.6, 6.8),  # top, heading west
+            (7.5, 6.7),
+            (6.9, 6.0),  # U-shaped dent: left down, right, right, left up
+            (6.75, 5.1),
+            (6.1, 4.4),
+            (5.0, 4.3),
+            (4.3, 4.9),
+            (4.1, 5.9),
+            (3.5, 6.6),
+            (2.5, 6.8),
+            (1.3, 6.7),
+            (0.3, 6.1),  # left-hand end, heading south
+            (-0.1, 5.0),
+            (0.05, 4.0),  # chicane 2: left, right
+            (0.6, 3.2),
+            (0.8, 2.3),
+            (0.9, 1.2),
+            (1.3, 0.3),  # left onto the straight
+            (2.0, 0.0),
         ),
     ),
 )

@@ -87,11 +87,10 @@ def plot_track(
     a, b = track.inner_opposite[0], track.outer_opposite[0]
     ax.plot([a[0], b[0]], [a[1], b[1]], color="white", lw=5, solid_capstyle="butt", zorder=4)
     ax.plot([a[0], b[0]], [a[1], b[1]], color="black", lw=5, dashes=(1, 1), zorder=5)
-    _, heading0 = track.point_at(np.array([0.0]))
     ax.annotate(
         "START",
         xy=tuple(b),
-        xytext=tuple(b + 0.35 * (b - centre[0]) / max(np.linalg.norm(b - centre[0]), 1e-9)),
+        xytext=tuple(b + 0.6 * (b - centre[0]) / max(np.linalg.norm(b - centre[0]), 1e-9)),
         color="white",
         fontsize=8,
         fontweight="bold",

@@ -83,7 +83,7 @@ class Track:
         derived = {
             "arc": arc,
             "length": length,
-            "is_ccw": signed_area(self.center) > 0.0 if self.closed else True,
+            "is_ccw": signed_area(self.center) > 0.0 if self.closed else not self.is_reversed,
             "inner_opposite": inner_p.nearest,
             "outer_opposite": outer_p.nearest,
             "width": inner_p.distance + outer_p.distance,

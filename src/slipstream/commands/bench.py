@@ -1,0 +1,73 @@
+"""`slipstream bench sim|train|learn`: the benchmarks the README and notes quote."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+HELP = "Benchmarks: simulator steps/s, training throughput, minutes to the first full lap."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="which", required=True, metavar="BENCH")
+    sim = sub.add_parser(
+        "sim", help="vector-env steps per second with the front camera, random actions"
+    )
+    sim.add_argument("--batch", type=int, nargs="+", default=[1, 64], help="car batch sizes")
+    sim.add_argument("--steps", type=int, default=300, help="timed steps per batch size")
+    sim.add_argument("--track", default=None, help="track name (default: built-in default)")
+    sim.add_argument("--sensor", default="FRONT_FACING_CAMERA", help="camera sensor to render")
+    sim.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: one core)")
+    sim.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
+    train = sub.add_parser("train", help="rollout steps/s and learner samples/s")
+    train.add_argument("--track", default=None)
+    train.add_argument("--json", action="store_true")
+    train.add_argument("--workers", type=int, default=1)
+    learn = sub.add_parser(
+        "learn", help="minutes until the first 100%% evaluation lap (DRfC defaults)"
+    )
+    learn.add_argument("--track", default="reInvent2019_track")
+    learn.add_argument("--minutes", type=float, default=30.0, help="give up after this long")
+    learn.add_argument("--workers", type=int, default=1)
+    learn.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
+    learn.add_argument("--json", action="store_true")
+
+
+def _limit_threads(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.which == "sim":
+        _limit_threads(args.threads)
+        from slipstream.env.bench import benchmark_sim
+
+        rows = benchmark_sim(args.batch, args.steps, args.track, args.sensor)
+        if args.json:
+            print(json.dumps({"benchmark": "sim", "results": rows}))
+        else:
+            print(f"{'batch':>6} {'steps/s':>12} {'x realtime':>11} {'ms/batch step':>14}")
+            for r in rows:
+                print(
+                    f"{r['batch']:>6} {r['steps_per_second']:>12,.0f} {r['x_realtime']:>11,.0f}"
+                    f" {r['ms_per_batch_step']:>14.2f}"
+                )
+        return 0
+    if args.which == "train":
+        from slipstream.rollout.bench import benchmark_train
+
+        result = benchmark_train(track=args.track, workers=args.workers)
+    else:
+        from slipstream.rollout.bench import benchmark_learn
+
+        result = benchmark_learn(
+            track=args.track, minutes=args.minutes, workers=args.workers, run=args.run
+        )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>32}: {value}")
+    return 0

@@ -1,0 +1,886 @@
+"""World settings: DeepRacer's RoboMaker YAML keys (training_params.yaml / eval_params.yaml).
+
+`WorldConfig` has one typed field per YAML key the simulator uses. The fields are named exactly
+as the YAML keys, in upper case (WORLD_NAME, NUMBER_OF_OBSTACLES, ...), so a key in a user's file,
+in `--set KEY=VALUE` and in this class is spelled the same way. Defaults are the simapp's code
+defaults (DEEPRACER.md section 6); a few depend on JOB_TYPE and are left None when constructing,
+then filled in:
+
+    key                    TRAINING   EVALUATION
+    CHANGE_START_POSITION  True       False
+    PENALTY_SECONDS        0.0 (2.0 with bot cars)  2.0
+    OFF_TRACK_PENALTY      0.0        2.0
+    COLLISION_PENALTY      0.0        5.0
+
+Values may be typed or text as DRfC writes them ("True", "false", "0.2", "5"); OBJECT_POSITIONS
+entries are "ndist,lane" text ("0.5,1"), [ndist, lane] pairs, or one "0.2,1;0.5,-1" string
+(lane -1 = outer lane, anything else = inner lane). Keys the simulator does not use are kept in
+`extra`: known DeepRacer keys (S3 locations, car colour, ...) silently, unknown keys with a
+logged warning, as RoboMaker tolerates them. A value of the wrong type is an error.
+
+Loaders: `load_world_yaml(path)`, `world_from_run_env(run.env)` (DRfC's `DR_*` variables mapped as
+DRfC's prepare-config scripts do), `WorldConfig.with_overrides({...})`; writers `to_yaml_dict()`
+(every value a string, as DRfC writes) and `to_yaml_text()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from slipstream.config.errors import (
+    WorldConfigError,
+    did_you_mean,
+    parse_bool,
+    parse_choice,
+    parse_float,
+    parse_int,
+    parse_str,
+)
+from slipstream.tracks.registry import DEFAULT_TRACK
+
+logger = logging.getLogger(__name__)
+
+JOB_TYPES = ("TRAINING", "EVALUATION")
+RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT", "HEAD_TO_MODEL", "F1")
+BEST_MODEL_METRICS = ("progress", "reward", "laptime")
+EVAL_CHECKPOINTS = ("best", "last")
+DONE_CONDITIONS = ("any", "all")
+OBSTACLE_TYPES = ("box_obstacle", "deepracer_box_obstacle", "amazon_box_obstacle")
+MIN_RESET_COUNT = 2  # a non-zero NUMBER_OF_RESETS must be at least this (simapp rule)
+
+# DeepRacer YAML keys that Slipstream does not use (S3 locations, car looks, cameras, streaming).
+# They are kept in WorldConfig.extra without a warning.
+KNOWN_UNUSED_KEYS = frozenset(
+    {
+        "AWS_REGION",
+        "S3_ENDPOINT_URL",
+        "SAGEMAKER_SHARED_S3_BUCKET",
+        "SAGEMAKER_SHARED_S3_PREFIX",
+        "MODEL_S3_BUCKET",
+        "MODEL_S3_PREFIX",
+        "MODEL_METADATA_FILE_S3_KEY",
+        "REWARD_FILE_S3_KEY",
+        "METRICS_S3_BUCKET",
+        "METRICS_S3_OBJECT_KEY",
+        "METRICS_S3_PREFIX",
+        "SIMTRACE_S3_BUCKET",
+        "SIMTRACE_S3_PREFIX",
+        "SIMTRACE_EPISODE_S3_PREFIX",
+        "MP4_S3_BUCKET",
+        "MP4_S3_OBJECT_PREFIX",
+        "KINESIS_VIDEO_STREAM_NAME",
+        "CAR_COLOR",
+        "BODY_SHELL_TYPE",
+        "CAR_NAME",
+        "RACER_NAME",
+        "DISPLAY_NAME",
+        "MODEL_NAME",
+        "VIDEO_JOB_TYPE",
+        "LEADERBOARD_TYPE",
+        "LEADERBOARD_NAME",
+        "CAMERA_MAIN_ENABLE",
+        "CAMERA_SUB_ENABLE",
+        "MAIN_CAMERA",
+        "SUB_CAMERA",
+        "PARK_POSITIONS",
+        "PARK_LOCATION",
+        "NUM_SECTORS",
+        "SQS_QUEUE_URL",
+        "ENABLE_EPISODE_SIMTRACE",
+        "ENABLE_FIREHOSE_UPLOAD",
+        "ENABLE_EXTRA_KVS_OVERLAY",
+        "TARGET_REWARD_SCORE",
+        "NUMBER_OF_EPISODES",
+        "TRAINING_JOB_ARN",
+        "ROBOMAKER_SIMULATION_JOB_ACCOUNT_ID",
+        "METRIC_NAME",
+        "METRIC_NAMESPACE",
+        "MULTI_CONFIG",
+    }
+)
+_KNOWN_UNUSED_PREFIXES = ("FIREHOSE_",)
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """RoboMaker world settings, one field per YAML key (upper-case names, as in the YAML).
+
+    Distances in metres, times in seconds, START_POSITION_OFFSET / ROUND_ROBIN_ADVANCE_DIST /
+    OBJECT_POSITIONS ndist as fractions of the lap (0-1). MIN_DISTANCE_BETWEEN_OBSTACLES is, as in
+    DeepRacer, a percent of track length; MIN_DISTANCE_BETWEEN_BOT_CARS is metres.
+    """
+
+    JOB_TYPE: str = "TRAINING"
+    WORLD_NAME: str = DEFAULT_TRACK
+    RACE_TYPE: str = "TIME_TRIAL"
+    NUM_WORKERS: int = 1
+    TRACK_DIRECTION_CLOCKWISE: bool | None = None
+    # start position and direction
+    REVERSE_DIR: bool = False
+    ALTERNATE_DRIVING_DIRECTION: bool = False
+    CHANGE_START_POSITION: bool | None = None  # job default: True training, False evaluation
+    ROUND_ROBIN_ADVANCE_DIST: float = 0.05
+    START_POSITION_OFFSET: float = 0.0
+    START_POS_OFFSET: float = 0.75
+    # resets, penalties, trials
+    NUMBER_OF_RESETS: int = 0
+    PENALTY_SECONDS: float | None = None  # job default (see module doc)
+    OFF_TRACK_PENALTY: float | None = None  # job default
+    COLLISION_PENALTY: float | None = None  # job default
+    IS_CONTINUOUS: bool = False
+    NUMBER_OF_TRIALS: int = 10
+    NUMBER_OF_REVERSE_COUNTS: int = 15
+    RESET_BEHIND_DIST: float = 1.0
+    RESET_AHEAD_DIST: float = 1.0
+    ENABLE_MERCY_RESET: bool = False
+    MAX_RESETS_AFTER_CRASH: int = 3
+    MIN_EVAL_TRIALS: int = 5
+    BEST_MODEL_METRIC: str = "progress"
+    EVAL_CHECKPOINT: str = "best"
+    RACE_DURATION: float = 180.0
+    DONE_CONDITION: str = "any"
+    ENABLE_DOMAIN_RANDOMIZATION: bool = False
+    # obstacles
+    NUMBER_OF_OBSTACLES: int = 0
+    MIN_DISTANCE_BETWEEN_OBSTACLES: float = 2.0
+    RANDOMIZE_OBSTACLE_LOCATIONS: bool = False
+    IS_OBSTACLE_BOT_CAR: bool = False
+    OBSTACLE_TYPE: str = "box_obstacle"
+    OBJECT_POSITIONS: tuple[tuple[float, int], ...] = ()
+    # bot cars
+    NUMBER_OF_BOT_CARS: int = 0
+    BOT_CAR_SPEED: float = 0.2
+    MIN_DISTANCE_BETWEEN_BOT_CARS: float = 2.0
+    RANDOMIZE_BOT_CAR_LOCATIONS: bool = False
+    IS_LANE_CHANGE: bool = False
+    LOWER_LANE_CHANGE_TIME: float = 3.0
+    UPPER_LANE_CHANGE_TIME: float = 5.0
+    LANE_CHANGE_DISTANCE: float = 1.0
+    # everything else from the YAML, values as read
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, parse in _PARSERS.items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL:
+                continue
+            object.__setattr__(self, name, parse(value, name))
+        for name, default in _job_defaults(self).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        if self.OBJECT_POSITIONS and self.NUMBER_OF_OBSTACLES != len(self.OBJECT_POSITIONS):
+            if self.NUMBER_OF_OBSTACLES:
+                logger.info(
+                    "OBJECT_POSITIONS lists %d obstacles; NUMBER_OF_OBSTACLES=%d is replaced by "
+                    "that count, as DeepRacer does",
+                    len(self.OBJECT_POSITIONS),
+                    self.NUMBER_OF_OBSTACLES,
+                )
+            object.__setattr__(self, "NUMBER_OF_OBSTACLES", len(self.OBJECT_POSITIONS))
+        if not (0.0 <= self.START_POS_OFFSET <= 1.0):
+            clamped = min(max(self.START_POS_OFFSET, 0.0), 1.0)
+            logger.warning(
+                "START_POS_OFFSET=%s is clamped to %s m, as DeepRacer does",
+                self.START_POS_OFFSET,
+                clamped,
+            )
+            object.__setattr__(self, "START_POS_OFFSET", clamped)
+        object.__setattr__(self, "extra", dict(self.extra))
+        _check_ranges(self)
+
+    # --- derived ----------------------------------------------------------------------------------
+    @property
+    def is_training(self) -> bool:
+        return self.JOB_TYPE == "TRAINING"
+
+    @property
+    def track_name(self) -> str:
+        """WORLD_NAME with the `_cw` / `_ccw` suffix TRACK_DIRECTION_CLOCKWISE asks for."""
+        return world_name_with_direction(self.WORLD_NAME, self.TRACK_DIRECTION_CLOCKWISE)
+
+    @property
+    def has_obstacles(self) -> bool:
+        return self.NUMBER_OF_OBSTACLES > 0
+
+    @property
+    def has_bot_cars(self) -> bool:
+        return self.NUMBER_OF_BOT_CARS > 0
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The typed YAML keys (field names without `extra`)."""
+        return tuple(_PARSERS)
+
+    @classmethod
+    def for_job(cls, job_type: str) -> WorldConfig:
+        """Code defaults for a JOB_TYPE ("TRAINING" or "EVALUATION")."""
+        return cls(JOB_TYPE=job_type)
+
+    def with_overrides(
+        self, overrides: Mapping[str, Any], source: str = "<overrides>"
+    ) -> WorldConfig:
+        """A copy with some keys replaced (values typed or text). Unknown keys go to `extra`.
+
+        Job-dependent keys still at their default follow the new JOB_TYPE / NUMBER_OF_BOT_CARS.
+        """
+        values: dict[str, Any] = {name: getattr(self, name) for name in _PARSERS}
+        values.update(self.extra)
+        for name, default in _job_defaults(self).items():
+            if name not in overrides and getattr(self, name) == default:
+                values[name] = None
+        for key in overrides:
+            if key not in _PARSERS and key not in self.extra and not _is_known_unused(str(key)):
+                logger.warning(
+                    "%s: unknown world key %r kept but not used (RoboMaker ignores it too).%s",
+                    source,
+                    key,
+                    did_you_mean(str(key), _PARSERS),
+                )
+        values.update(overrides)
+        return parse_world(values, source=source, warn_unknown=False)
+
+    # --- writers -------------------------------------------------------------------------------
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """All keys with values as strings (lists of strings for OBJECT_POSITIONS), as DRfC writes.
+
+        TRACK_DIRECTION_CLOCKWISE (when None) and an empty OBJECT_POSITIONS are left out;
+        `extra` keys follow the typed keys.
+        """
+        out: dict[str, Any] = {}
+        for name in _PARSERS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name == "OBJECT_POSITIONS":
+                if value:
+                    out[name] = [f"{_number_text(p)},{lane}" for p, lane in value]
+            else:
+                out[name] = _yaml_text(value)
+        for key, value in self.extra.items():
+            out[key] = _yaml_text(value)
+        return out
+
+    def to_yaml_text(self) -> str:
+        """YAML text of `to_yaml_dict()`, every value quoted, as DRfC's training_params.yaml."""
+        return yaml.safe_dump(
+            self.to_yaml_dict(),
+            default_flow_style=False,
+            default_style="'",
+            explicit_start=True,
+            sort_keys=False,
+        )
+
+
+def world_name_with_direction(world_name: str, clockwise: bool | None) -> str:
+    """DeepRacer's rule: with TRACK_DIRECTION_CLOCKWISE set, WORLD_NAME gets `_cw` or `_ccw`.
+
+    None leaves the name as is. A name that already ends in `_cw`/`_ccw` has that suffix replaced
+    (DeepRacer would append a second one, naming a track that does not exist).
+    """
+    if clockwise is None:
+        return world_name
+    base = re.sub(r"_c?cw$", "", world_name)
+    return f"{base}_cw" if clockwise else f"{base}_ccw"
+
+
+# --- loaders ------------------------------------------------------------------------------------
+
+
+def load_world_yaml(path: str | Path, job_type: str | None = None) -> WorldConfig:
+    """Read a RoboMaker YAML (training_params.yaml, eval_params.yaml) into a `WorldConfig`.
+
+    `job_type`, when given, overrides the file's JOB_TYPE (the job-dependent defaults follow it).
+    """
+    data = read_world_yaml(path)
+    if job_type is not None:
+        data["JOB_TYPE"] = job_type
+    return parse_world(data, source=str(path))
+
+
+def read_world_yaml(path: str | Path) -> dict[str, Any]:
+    """The raw KEY: value mapping of a RoboMaker YAML file, with errors naming file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorldConfigError(
+            "file does not exist", source=path, fix="give the path of a RoboMaker YAML file"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        lines = text.splitlines()
+        line = ""
+        if mark is not None and mark.line < len(lines):
+            line = f" (the line reads: {lines[mark.line].strip()!r})"
+        raise WorldConfigError(
+            f"invalid YAML: {problem}{line}",
+            source=where,
+            fix="correct the YAML syntax there; each line should read KEY: 'value'",
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise WorldConfigError(
+            f"the file holds a YAML {type(data).__name__}, not a mapping of KEY: value",
+            source=path,
+            fix="write one KEY: 'value' per line",
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def parse_world(
+    data: Mapping[str, Any], source: str = "<world>", warn_unknown: bool = True
+) -> WorldConfig:
+    """A `WorldConfig` from a mapping of YAML keys (typed values or text)."""
+    typed: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = str(raw_key)
+        if key in _PARSERS:
+            typed[key] = value
+            continue
+        extra[key] = value
+        if warn_unknown and not _is_known_unused(key):
+            logger.warning(
+                "%s: unknown world key %r kept but not used (RoboMaker ignores it too).%s",
+                source,
+                key,
+                did_you_mean(key, _PARSERS),
+            )
+    try:
+        return WorldConfig(**typed, extra=extra)
+    except WorldConfigError as exc:
+        raise exc.with_source(source) from None
+
+
+# --- DRfC run.env --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _EnvKey:
+    names: tuple[str, ...]  # DR_ variables, first present wins
+    key: str  # YAML key
+    default: str | None  # DRfC's default when none is set (None: leave the code default)
+    job: str | None = None  # only for this JOB_TYPE
+    race: str | None = None  # only for this RACE_TYPE
+
+
+# What DRfC's scripts/training/prepare-config.py and scripts/evaluation/prepare-config.py write.
+_RUN_ENV_KEYS = (
+    _EnvKey(("DR_WORLD_NAME",), "WORLD_NAME", "LGSWide"),
+    _EnvKey(("DR_RACE_TYPE",), "RACE_TYPE", "TIME_TRIAL"),
+    _EnvKey(("DR_ENABLE_DOMAIN_RANDOMIZATION",), "ENABLE_DOMAIN_RANDOMIZATION", "false"),
+    _EnvKey(("DR_CAR_BODY_SHELL_TYPE",), "BODY_SHELL_TYPE", "deepracer"),
+    _EnvKey(("DR_CAR_COLOR",), "CAR_COLOR", "Red"),
+    _EnvKey(("DR_DISPLAY_NAME",), "DISPLAY_NAME", "racer1"),
+    _EnvKey(("DR_RACER_NAME",), "RACER_NAME", "racer1"),
+    _EnvKey(("DR_CAMERA_MAIN_ENABLE",), "CAMERA_MAIN_ENABLE", "True"),
+    _EnvKey(("DR_CAMERA_SUB_ENABLE",), "CAMERA_SUB_ENABLE", "True"),
+    # training
+    _EnvKey(("DR_WORKERS",), "NUM_WORKERS", "1", job="TRAINING"),
+    _EnvKey(("DR_CAR_NAME",), "CAR_NAME", "MyCar", job="TRAINING"),
+    _EnvKey(("DR_TRAIN_REVERSE_DIRECTION",), "REVERSE_DIR", "False", job="TRAINING"),
+    _EnvKey(
+        ("DR_TRAIN_ALTERNATE_DRIVING_DIRECTION", "DR_ALTERNATE_DRIVING_DIRECTION"),
+        "ALTERNATE_DRIVING_DIRECTION",
+        "false",
+        job="TRAINING",
+    ),
+    _EnvKey(
+        ("DR_TRAIN_CHANGE_START_POSITION", "DR_CHANGE_START_POSITION"),
+        "CHANGE_START_POSITION",
+        "true",
+        job="TRAINING",
+    ),
+    _EnvKey(
+        ("DR_TRAIN_ROUND_ROBIN_ADVANCE_DIST",), "ROUND_ROBIN_ADVANCE_DIST", "0.05", job="TRAINING"
+    ),
+    _EnvKey(("DR_TRAIN_START_POSITION_OFFSET",), "START_POSITION_OFFSET", "0.00", job="TRAINING"),
+    _EnvKey(("DR_TRAIN_MIN_EVAL_TRIALS",), "MIN_EVAL_TRIALS", "5", job="TRAINING"),
+    _EnvKey(("DR_TRAIN_BEST_MODEL_METRIC",), "BEST_MODEL_METRIC", "progress", job="TRAINING"),
+    # evaluation
+    _EnvKey(("DR_EVAL_CHECKPOINT",), "EVAL_CHECKPOINT", "last", job="EVALUATION"),
+    _EnvKey(("DR_EVAL_NUMBER_OF_TRIALS",), "NUMBER_OF_TRIALS", "5", job="EVALUATION"),
+    _EnvKey(("DR_EVAL_RESET_BEHIND_DIST",), "RESET_BEHIND_DIST", "1.0", job="EVALUATION"),
+    _EnvKey(("DR_EVAL_IS_CONTINUOUS",), "IS_CONTINUOUS", "True", job="EVALUATION"),
+    _EnvKey(
+        ("DR_EVAL_MAX_RESETS", "DR_EVAL_NUMBER_OF_RESETS"),
+        "NUMBER_OF_RESETS",
+        "0",
+        job="EVALUATION",
+    ),
+    _EnvKey(("DR_EVAL_OFF_TRACK_PENALTY",), "OFF_TRACK_PENALTY", "5.0", job="EVALUATION"),
+    # DRfC's script reads DR_COLLISION_PENALTY although its template sets DR_EVAL_COLLISION_PENALTY;
+    # Slipstream honours the template's name first.
+    _EnvKey(
+        ("DR_EVAL_COLLISION_PENALTY", "DR_COLLISION_PENALTY"),
+        "COLLISION_PENALTY",
+        "5.0",
+        job="EVALUATION",
+    ),
+    _EnvKey(("DR_EVAL_REVERSE_DIRECTION",), "REVERSE_DIR", "False", job="EVALUATION"),
+    # object avoidance
+    _EnvKey(("DR_OA_NUMBER_OF_OBSTACLES",), "NUMBER_OF_OBSTACLES", "6", race="OBJECT_AVOIDANCE"),
+    _EnvKey(
+        ("DR_OA_MIN_DISTANCE_BETWEEN_OBSTACLES",),
+        "MIN_DISTANCE_BETWEEN_OBSTACLES",
+        "2.0",
+        race="OBJECT_AVOIDANCE",
+    ),
+    _EnvKey(
+        ("DR_OA_RANDOMIZE_OBSTACLE_LOCATIONS",),
+        "RANDOMIZE_OBSTACLE_LOCATIONS",
+        "True",
+        race="OBJECT_AVOIDANCE",
+    ),
+    _EnvKey(
+        ("DR_OA_IS_OBSTACLE_BOT_CAR",), "IS_OBSTACLE_BOT_CAR", "false", race="OBJECT_AVOIDANCE"
+    ),
+    _EnvKey(("DR_OA_OBSTACLE_TYPE",), "OBSTACLE_TYPE", "box_obstacle", race="OBJECT_AVOIDANCE"),
+    _EnvKey(("DR_OA_OBJECT_POSITIONS",), "OBJECT_POSITIONS", None, race="OBJECT_AVOIDANCE"),
+    # head to bot
+    _EnvKey(("DR_H2B_IS_LANE_CHANGE",), "IS_LANE_CHANGE", "False", race="HEAD_TO_BOT"),
+    _EnvKey(
+        ("DR_H2B_LOWER_LANE_CHANGE_TIME",), "LOWER_LANE_CHANGE_TIME", "3.0", race="HEAD_TO_BOT"
+    ),
+    _EnvKey(
+        ("DR_H2B_UPPER_LANE_CHANGE_TIME",), "UPPER_LANE_CHANGE_TIME", "5.0", race="HEAD_TO_BOT"
+    ),
+    _EnvKey(("DR_H2B_LANE_CHANGE_DISTANCE",), "LANE_CHANGE_DISTANCE", "1.0", race="HEAD_TO_BOT"),
+    _EnvKey(("DR_H2B_NUMBER_OF_BOT_CARS",), "NUMBER_OF_BOT_CARS", "0", race="HEAD_TO_BOT"),
+    _EnvKey(
+        ("DR_H2B_MIN_DISTANCE_BETWEEN_BOT_CARS",),
+        "MIN_DISTANCE_BETWEEN_BOT_CARS",
+        "2.0",
+        race="HEAD_TO_BOT",
+    ),
+    _EnvKey(
+        ("DR_H2B_RANDOMIZE_BOT_CAR_LOCATIONS",),
+        "RANDOMIZE_BOT_CAR_LOCATIONS",
+        "False",
+        race="HEAD_TO_BOT",
+    ),
+    _EnvKey(("DR_H2B_BOT_CAR_SPEED",), "BOT_CAR_SPEED", "0.2", race="HEAD_TO_BOT"),
+    _EnvKey(("DR_H2B_BOT_CAR_PENALTY",), "PENALTY_SECONDS", "2.0", race="HEAD_TO_BOT"),
+)
+_MAPPED_ENV_NAMES = frozenset(name for k in _RUN_ENV_KEYS for name in k.names)
+# DRfC variables that configure docker, S3, uploads, video... not the world. Ignored.
+_IGNORED_ENV_NAMES = frozenset(
+    {
+        "DR_RUN_ID",
+        "DR_TARGET_REWARD_SCORE",
+        "DR_EVAL_SAVE_MP4",
+        "DR_EVAL_DEBUG_REWARD",
+        "DR_EVAL_RTF",
+        "DR_TRAIN_RTF",
+        "DR_TRAIN_MULTI_CONFIG",
+        "DR_TRAIN_MAX_STEPS_PER_ITERATION",
+        "DR_CLOUD",
+        "DR_AWS_APP_REGION",
+        "DR_GUI_ENABLE",
+        "DR_KINESIS_STREAM_NAME",
+        "DR_CAMERA_KVS_ENABLE",
+        "DR_ANALYSIS_IMAGE",
+        "DR_COACH_IMAGE",
+        "DR_HOST_X",
+        "DR_WEBVIEWER_PORT",
+        "DR_DISPLAY",
+        "DR_DIR",
+        "DR_DOCKER_STYLE",
+    }
+)
+_IGNORED_ENV_PREFIXES = (
+    "DR_LOCAL_",
+    "DR_UPLOAD_",
+    "DR_EVAL_OPP_",
+    "DR_ROBOMAKER_",
+    "DR_SAGEMAKER_",
+    "DR_MINIO_",
+    "DR_REMOTE_",
+    "DR_CLOUD_",
+    "DR_TELEGRAF_",
+    "DR_SIMAPP_",
+    "DR_DROA_",
+)
+# Prefixes of variables that set the world: an unknown one is most likely a typo.
+_WORLD_ENV_PREFIXES = ("DR_TRAIN_", "DR_EVAL_", "DR_OA_", "DR_H2B_")
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """KEY=VALUE lines of a shell env file (DRfC run.env / system.env) as a dict of text.
+
+    Handles comments, blank lines, `export `, quotes and `$VAR` / `${VAR}` references to
+    variables set earlier in the file (unset ones expand to "", as in the shell).
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise WorldConfigError(
+            "file does not exist", source=path, fix="give the path of a DRfC run.env file"
+        ) from None
+    values: dict[str, str] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].strip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise WorldConfigError(
+                f"line {number} is not NAME=VALUE (it reads {raw.strip()!r})",
+                source=f"{path}:{number}",
+                fix="write one NAME=VALUE per line, or start the line with # to comment it out",
+            )
+        values[name] = _env_value(value.strip(), values)
+    return values
+
+
+def world_from_run_env(
+    run_env: str | Path | Mapping[str, str],
+    job_type: str = "TRAINING",
+    *,
+    system_env: str | Path | Mapping[str, str] | None = None,
+    strict: bool = True,
+) -> WorldConfig:
+    """A `WorldConfig` from DRfC `DR_*` variables, mapped to YAML keys as DRfC's scripts do.
+
+    `run_env` (and the optional `system_env`, which holds DR_WORKERS) are env-file paths or
+    mappings of variable -> text. Keys DRfC always writes take DRfC's script default when their
+    variable is absent; the OBJECT_AVOIDANCE (DR_OA_*) and HEAD_TO_BOT (DR_H2B_*) blocks only apply
+    to that race type, and DR_TRAIN_* / DR_EVAL_* only to that job type. An unknown DR_TRAIN_,
+    DR_EVAL_, DR_OA_ or DR_H2B_ variable (likely a typo) is an error when `strict`, else a warning.
+    """
+    env: dict[str, str] = {}
+    sources = []
+    for part in (system_env, run_env):
+        if part is None:
+            continue
+        if isinstance(part, Mapping):
+            env.update({str(k): str(v) for k, v in part.items()})
+            sources.append("<env mapping>")
+        else:
+            env.update(read_env_file(part))
+            sources.append(str(part))
+    source = " + ".join(sources)
+    job = parse_choice(job_type, "JOB_TYPE", JOB_TYPES, WorldConfigError)
+    _check_env_names(env, source, strict)
+
+    race = env.get("DR_RACE_TYPE", "TIME_TRIAL").strip().upper()
+    data: dict[str, Any] = {"JOB_TYPE": job}
+    origin: dict[str, str] = {}
+    for spec in _RUN_ENV_KEYS:
+        if (spec.job and spec.job != job) or (spec.race and spec.race != race):
+            continue
+        name = next((n for n in spec.names if n in env), None)
+        value = env[name] if name is not None else spec.default
+        if value is None:
+            continue
+        if spec.key == "OBJECT_POSITIONS":
+            value = value.replace('"', "").strip()
+            if not value:
+                continue
+        data[spec.key] = value
+        origin[spec.key] = name or f"{spec.names[0]} (unset; DRfC default {spec.default!r})"
+    try:
+        return parse_world(data, source=source, warn_unknown=False)
+    except WorldConfigError as exc:
+        key = exc.key
+        base = re.split(r"[.\[]", key or "", maxsplit=1)[0]
+        if base in origin:
+            key = f"{origin[base]} -> {key}"
+        kwargs: dict[str, Any] = {"source": source, "key": key, "fix": exc.fix}
+        if exc.has_value:
+            kwargs["value"] = exc.value
+        raise WorldConfigError(exc.problem, **kwargs) from None
+
+
+def _check_env_names(env: Mapping[str, str], source: str, strict: bool) -> None:
+    for name in env:
+        if not name.startswith("DR_") or name in _MAPPED_ENV_NAMES or name in _IGNORED_ENV_NAMES:
+            continue
+        if name.startswith(_IGNORED_ENV_PREFIXES):
+            continue
+        hint = did_you_mean(name, _MAPPED_ENV_NAMES)
+        if name.startswith(_WORLD_ENV_PREFIXES):
+            if strict:
+                raise WorldConfigError(
+                    f"unknown DRfC world variable.{hint}",
+                    source=source,
+                    key=name,
+                    value=env[name],
+                    fix="correct its name, remove it, or load with strict=False to ignore it",
+                )
+            logger.warning("%s: ignoring unknown DRfC variable %s.%s", source, name, hint)
+        else:
+            logger.debug("%s: ignoring DRfC variable %s (not a world setting)", source, name)
+
+
+def _env_value(text: str, known: Mapping[str, str]) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        quote, text = text[0], text[1:-1]
+        if quote == "'":
+            return text
+    else:
+        text = re.split(r"\s+#", text, maxsplit=1)[0].strip()
+    return re.sub(
+        r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))",
+        lambda m: known.get(m.group(1) or m.group(2), ""),
+        text,
+    )
+
+
+# --- per-key parsing ------------------------------------------------------------------------------
+
+
+def _bool(value: Any, key: str) -> bool:
+    return parse_bool(value, key, WorldConfigError)
+
+
+def _int(value: Any, key: str) -> int:
+    return parse_int(value, key, WorldConfigError)
+
+
+def _float(value: Any, key: str) -> float:
+    return parse_float(value, key, WorldConfigError)
+
+
+def _text(value: Any, key: str) -> str:
+    return parse_str(value, key, WorldConfigError)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+    def parse(value: Any, key: str) -> str:
+        return parse_choice(value, key, choices, WorldConfigError)
+
+    return parse
+
+
+def _obstacle_type(value: Any, key: str) -> str:
+    text = parse_str(value, key, WorldConfigError)
+    if text not in OBSTACLE_TYPES:
+        logger.warning(
+            "%s=%r is not one of DeepRacer's obstacle models %s; the simulator draws a box",
+            key,
+            text,
+            ", ".join(OBSTACLE_TYPES),
+        )
+    return text
+
+
+def _object_positions(value: Any, key: str) -> tuple[tuple[float, int], ...]:
+    fix = 'write a list of "ndist,lane" entries such as ["0.25,1", "0.5,-1"] (lane -1 = outer)'
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items: list[Any] = [p for p in value.split(";") if p.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise WorldConfigError(
+            f"expected a list of positions, got a {type(value).__name__}",
+            key=key,
+            value=value,
+            fix=fix,
+        )
+    positions = []
+    for i, item in enumerate(items):
+        item_key = f"{key}[{i}]"
+        if isinstance(item, str):
+            parts: list[Any] = [p for p in item.replace('"', "").split(",")]
+        elif isinstance(item, list | tuple):
+            parts = list(item)
+        else:
+            raise WorldConfigError(
+                f"expected 'ndist,lane', got a {type(item).__name__}",
+                key=item_key,
+                value=item,
+                fix=fix,
+            )
+        if len(parts) != 2:
+            raise WorldConfigError(
+                "an obstacle position needs exactly two values, ndist and lane",
+                key=item_key,
+                value=item,
+                fix=fix,
+            )
+        ndist = parse_float(parts[0], item_key, WorldConfigError)
+        lane = parse_int(parts[1], item_key, WorldConfigError)
+        if not 0.0 <= ndist <= 1.0:
+            raise WorldConfigError(
+                "ndist is a fraction of the lap and must lie in [0, 1]",
+                key=item_key,
+                value=item,
+                fix="use e.g. 0.25 for a quarter of the way round",
+            )
+        positions.append((ndist, lane))
+    return tuple(positions)
+
+
+_PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "JOB_TYPE": _choice(JOB_TYPES),
+    "WORLD_NAME": _text,
+    "RACE_TYPE": _choice(RACE_TYPES),
+    "NUM_WORKERS": _int,
+    "TRACK_DIRECTION_CLOCKWISE": _bool,
+    "REVERSE_DIR": _bool,
+    "ALTERNATE_DRIVING_DIRECTION": _bool,
+    "CHANGE_START_POSITION": _bool,
+    "ROUND_ROBIN_ADVANCE_DIST": _float,
+    "START_POSITION_OFFSET": _float,
+    "START_POS_OFFSET": _float,
+    "NUMBER_OF_RESETS": _int,
+    "PENALTY_SECONDS": _float,
+    "OFF_TRACK_PENALTY": _float,
+    "COLLISION_PENALTY": _float,
+    "IS_CONTINUOUS": _bool,
+    "NUMBER_OF_TRIALS": _int,
+    "NUMBER_OF_REVERSE_COUNTS": _int,
+    "RESET_BEHIND_DIST": _float,
+    "RESET_AHEAD_DIST": _float,
+    "ENABLE_MERCY_RESET": _bool,
+    "MAX_RESETS_AFTER_CRASH": _int,
+    "MIN_EVAL_TRIALS": _int,
+    "BEST_MODEL_METRIC": _choice(BEST_MODEL_METRICS),
+    "EVAL_CHECKPOINT": _choice(EVAL_CHECKPOINTS),
+    "RACE_DURATION": _float,
+    "DONE_CONDITION": _choice(DONE_CONDITIONS),
+    "ENABLE_DOMAIN_RANDOMIZATION": _bool,
+    "NUMBER_OF_OBSTACLES": _int,
+    "MIN_DISTANCE_BETWEEN_OBSTACLES": _float,
+    "RANDOMIZE_OBSTACLE_LOCATIONS": _bool,
+    "IS_OBSTACLE_BOT_CAR": _bool,
+    "OBSTACLE_TYPE": _obstacle_type,
+    "OBJECT_POSITIONS": _object_positions,
+    "NUMBER_OF_BOT_CARS": _int,
+    "BOT_CAR_SPEED": _float,
+    "MIN_DISTANCE_BETWEEN_BOT_CARS": _float,
+    "RANDOMIZE_BOT_CAR_LOCATIONS": _bool,
+    "IS_LANE_CHANGE": _bool,
+    "LOWER_LANE_CHANGE_TIME": _float,
+    "UPPER_LANE_CHANGE_TIME": _float,
+    "LANE_CHANGE_DISTANCE": _float,
+}
+_OPTIONAL = frozenset(
+    {
+        "TRACK_DIRECTION_CLOCKWISE",
+        "CHANGE_START_POSITION",
+        "PENALTY_SECONDS",
+        "OFF_TRACK_PENALTY",
+        "COLLISION_PENALTY",
+    }
+)
+
+
+def _job_defaults(world: WorldConfig) -> dict[str, Any]:
+    """Defaults of the job-dependent keys for this world's JOB_TYPE (and bot cars)."""
+    if world.JOB_TYPE == "EVALUATION":
+        return {
+            "CHANGE_START_POSITION": False,
+            "PENALTY_SECONDS": 2.0,
+            "OFF_TRACK_PENALTY": 2.0,
+            "COLLISION_PENALTY": 5.0,
+        }
+    return {
+        "CHANGE_START_POSITION": True,
+        "PENALTY_SECONDS": 2.0 if world.NUMBER_OF_BOT_CARS > 0 else 0.0,
+        "OFF_TRACK_PENALTY": 0.0,
+        "COLLISION_PENALTY": 0.0,
+    }
+
+
+def _check_ranges(w: WorldConfig) -> None:
+    def need(ok: bool, key: str, rule: str, fix: str) -> None:
+        if not ok:
+            raise WorldConfigError(rule, key=key, value=getattr(w, key), fix=fix)
+
+    need(w.NUM_WORKERS >= 1, "NUM_WORKERS", "must be at least 1", "use 1 or more rollout workers")
+    need(
+        0.0 <= w.ROUND_ROBIN_ADVANCE_DIST <= 1.0,
+        "ROUND_ROBIN_ADVANCE_DIST",
+        "is a fraction of the lap and must lie in [0, 1]",
+        "use e.g. 0.05 (advance the start 5 % of the lap per episode)",
+    )
+    need(
+        0.0 <= w.START_POSITION_OFFSET <= 1.0,
+        "START_POSITION_OFFSET",
+        "is a fraction of the lap and must lie in [0, 1]",
+        "use e.g. 0.0 (start at waypoint 0)",
+    )
+    need(
+        w.NUMBER_OF_RESETS == 0 or w.NUMBER_OF_RESETS >= MIN_RESET_COUNT,
+        "NUMBER_OF_RESETS",
+        f"must be 0 (end at the first off-track) or at least {MIN_RESET_COUNT}",
+        "use 0, or e.g. 10000 to let the car be reset as often as needed",
+    )
+    for key in (
+        "PENALTY_SECONDS",
+        "OFF_TRACK_PENALTY",
+        "COLLISION_PENALTY",
+        "RESET_BEHIND_DIST",
+        "RESET_AHEAD_DIST",
+        "MIN_DISTANCE_BETWEEN_OBSTACLES",
+        "MIN_DISTANCE_BETWEEN_BOT_CARS",
+        "BOT_CAR_SPEED",
+        "LOWER_LANE_CHANGE_TIME",
+        "UPPER_LANE_CHANGE_TIME",
+        "LANE_CHANGE_DISTANCE",
+    ):
+        need(getattr(w, key) >= 0.0, key, "must not be negative", "use 0 or a positive number")
+    for key in ("NUMBER_OF_OBSTACLES", "NUMBER_OF_BOT_CARS", "MIN_EVAL_TRIALS"):
+        need(getattr(w, key) >= 0, key, "must not be negative", "use 0 or a positive whole number")
+    for key in ("NUMBER_OF_TRIALS", "NUMBER_OF_REVERSE_COUNTS", "MAX_RESETS_AFTER_CRASH"):
+        need(getattr(w, key) >= 1, key, "must be at least 1", "use a positive whole number")
+    need(w.RACE_DURATION > 0, "RACE_DURATION", "must be positive", "use seconds, e.g. 180")
+    need(
+        w.LOWER_LANE_CHANGE_TIME <= w.UPPER_LANE_CHANGE_TIME,
+        "LOWER_LANE_CHANGE_TIME",
+        f"must not exceed UPPER_LANE_CHANGE_TIME ({w.UPPER_LANE_CHANGE_TIME})",
+        "make LOWER <= UPPER, e.g. 3.0 and 5.0",
+    )
+
+
+def _is_known_unused(key: str) -> bool:
+    return key in KNOWN_UNUSED_KEYS or key.startswith(_KNOWN_UNUSED_PREFIXES)
+
+
+def _number_text(value: float) -> str:
+    return repr(float(value))
+
+
+def _yaml_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return _number_text(value)
+    if isinstance(value, list | tuple):
+        return [_yaml_text(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _yaml_text(v) for k, v in value.items()}
+    return "" if value is None else str(value)
+
+
+__all__ = [
+    "JOB_TYPES",
+    "RACE_TYPES",
+    "WorldConfig",
+    "load_world_yaml",
+    "parse_world",
+    "read_env_file",
+    "read_world_yaml",
+    "world_from_run_env",
+    "world_name_with_direction",
+]

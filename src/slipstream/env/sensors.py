@@ -1,0 +1,120 @@
+"""The model's sensors for a batch of cars: renders only what `model_metadata.sensor` lists."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slipstream.config.model_metadata import LidarConfig, ModelMetadata
+from slipstream.render.boxes import BoxSet
+from slipstream.render.camera import CameraSpec, object_in_camera, render_cameras, render_stereo
+from slipstream.render.texture import TrackTexture
+from slipstream.sim.simulator import Simulator
+from slipstream.tracks.track import Track
+
+OBSTACLE_SHADE = 200.0
+CAR_SHADE = 60.0
+
+
+class SensorSuite:
+    """Renders the sensors of one model for every car of a simulator."""
+
+    def __init__(self, track: Track, metadata: ModelMetadata, domain_randomization: bool = False):
+        self.sensors = tuple(metadata.sensor)
+        self.lidar_config = metadata.lidar_config or LidarConfig()
+        self.camera_spec = CameraSpec()
+        self.texture = TrackTexture.from_track(track)
+        self.domain_randomization = domain_randomization
+        self.rngs: list[np.random.Generator] = []
+        self._last: dict[str, np.ndarray] | None = None
+
+    def seed(self, seeds: list[int]) -> None:
+        self.rngs = [np.random.default_rng([s, 7]) for s in seeds]
+
+    @property
+    def spaces(self):  # pragma: no cover - the env builds spaces from the metadata
+        return self.sensors
+
+    def boxes(self, sim: Simulator) -> BoxSet | None:
+        """Obstacles, bot cars and other racecars of each car's world as 3-D boxes."""
+        objs = sim.objects.current
+        if objs is None or objs.poses.shape[1] == 0:
+            return None
+        size = np.stack([objs.lengths, objs.widths, objs.heights], axis=-1)
+        shade = np.where(objs.is_static, OBSTACLE_SHADE, CAR_SHADE)
+        return BoxSet(
+            centers=objs.poses[..., :2],
+            yaw=objs.poses[..., 2],
+            size=size,
+            shade=shade,
+            valid=np.ones(shade.shape, dtype=bool),
+            owner=np.where(objs.owner >= 0, -2, -1),  # other racecars: never the viewing car
+        )
+
+    def observe(self, sim: Simulator, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Observations of all cars after the step (objects as of the current sim time)."""
+        state = sim.state
+        if sim.objects.count:
+            front = np.stack([state.x, state.y], axis=1)
+            sim.objects.update(state, sim.track.project(front).ndist, sim.sim_time)
+        poses = np.stack([state.x, state.y, state.yaw], axis=1)
+        boxes = self.boxes(sim)
+        if mask is not None and self._last is not None:
+            rows = np.flatnonzero(mask)
+            sub_boxes = None if boxes is None else _rows(boxes, rows)
+            fresh = self._render(poses[rows], sub_boxes)
+            obs = {k: v.copy() for k, v in self._last.items()}
+            for k, v in fresh.items():
+                obs[k][rows] = v
+        else:
+            obs = self._render(poses, boxes)
+        self._last = obs
+        return obs
+
+    def _render(self, poses: np.ndarray, boxes: BoxSet | None) -> dict[str, np.ndarray]:
+        obs: dict[str, np.ndarray] = {}
+        for name in self.sensors:
+            if name in ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "observation"):
+                img = render_cameras(self.texture, poses, self.camera_spec, boxes)
+                obs[name] = img[..., None]
+            elif name == "STEREO_CAMERAS":
+                obs[name] = render_stereo(self.texture, poses, self.camera_spec, boxes)
+            else:
+                obs[name] = self._lidar(name, poses, boxes)
+        return obs
+
+    def _lidar(self, name: str, poses: np.ndarray, boxes: BoxSet | None) -> np.ndarray:
+        from slipstream.render import lidar
+
+        ranges = lidar.lidar_ranges(poses, boxes)
+        if name == "LIDAR":
+            return lidar.lidar_observation(ranges)
+        if name == "SECTOR_LIDAR":
+            return lidar.sector_lidar(ranges)
+        cfg = self.lidar_config
+        return lidar.sector_lidar(
+            ranges, cfg.num_sectors, cfg.num_values_per_sector, cfg.clipping_dist
+        )
+
+    def object_in_camera(self, poses: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return object_in_camera(poses, points, self.camera_spec)
+
+    def topdown(self, sim: Simulator, follow: int | None = None) -> np.ndarray:
+        from slipstream.render.topdown import render_topdown
+
+        state = sim.state
+        poses = np.stack([state.x, state.y, state.yaw], axis=1)
+        boxes = self.boxes(sim)
+        if follow is None:
+            return render_topdown(self.texture, poses, boxes)
+        return render_topdown(self.texture, poses, boxes, view="follow", follow_index=follow)
+
+
+def _rows(boxes: BoxSet, rows: np.ndarray) -> BoxSet:
+    return BoxSet(
+        centers=boxes.centers[rows],
+        yaw=boxes.yaw[rows],
+        size=boxes.size[rows],
+        shade=boxes.shade[rows],
+        valid=boxes.valid[rows],
+        owner=boxes.owner[rows],
+    )

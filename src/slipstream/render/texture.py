@@ -1,0 +1,369 @@
+"""A track painted once as a top-down image: the ground the camera and the top-down view look at.
+
+`TrackTexture.from_track` rasterises, in world metres, grass, the road surface, white border
+lines along the inner and outer borders (inside the road), a dashed centre line and a start/finish
+line across the road at waypoint 0. Drawing happens with PIL at `supersample` times the texture
+resolution and is box-filtered down, so edges are anti-aliased.
+
+The texture keeps:
+
+* `rgb` (H, W, 3) uint8 at the base resolution, for the top-down view;
+* `grey_levels`: a mip pyramid of uint8 grey images (Y = 0.2989 R + 0.5870 G + 0.1140 B, the
+  DeepRacer camera's grey, truncated), level l has texels `resolution * 2**l` metres wide and is
+  the 2x2 mean of level l-1. The camera samples the level whose texel matches each pixel's ground
+  footprint, so distant lines average out instead of aliasing into noise.
+
+Texel (row r, column c) of level l covers world x in `origin[0] + [c, c+1) * res_l` and y in
+`origin[1] + [r, r+1) * res_l`: rows grow with world y (flip vertically to display north-up).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from slipstream.tracks.track import Track
+
+RGB = tuple[int, int, int]
+
+GREY_WEIGHTS = (0.2989, 0.5870, 0.1140)
+"""DeepRacer's RGB -> Y weights (ObservationRGBToYFilter)."""
+
+
+class TextureError(ValueError):
+    """Texture settings that cannot be used."""
+
+
+def grey_of(rgb: RGB | np.ndarray) -> float | np.ndarray:
+    """Y = 0.2989 R + 0.5870 G + 0.1140 B (float, not truncated) of colours (..., 3)."""
+    arr = np.asarray(rgb, dtype=np.float64)
+    y = (
+        arr[..., 0] * GREY_WEIGHTS[0]
+        + arr[..., 1] * GREY_WEIGHTS[1]
+        + arr[..., 2] * GREY_WEIGHTS[2]
+    )
+    return float(y) if y.ndim == 0 else y
+
+
+@dataclass(frozen=True)
+class TrackColours:
+    """RGB colours (0-255) of the scene. Sky and background are used by the camera only."""
+
+    grass: RGB = (62, 122, 48)
+    road: RGB = (52, 52, 56)
+    border_line: RGB = (240, 240, 240)
+    centre_line: RGB = (236, 200, 60)
+    start_line: RGB = (240, 240, 240)
+    sky_horizon: RGB = (205, 220, 235)
+    sky_top: RGB = (140, 175, 220)
+    background: RGB = (95, 100, 95)
+    """Distant band (hills, walls) just above the horizon."""
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if len(value) != 3 or not all(0 <= int(v) <= 255 for v in value):
+                raise TextureError(f"colour {name} must be three integers 0..255, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrackMarkings:
+    """Widths and dash pattern of the painted lines (metres)."""
+
+    border_width: float = 0.05
+    """White lines along the inner and outer borders, painted inside the road."""
+    centre_width: float = 0.03
+    dash_length: float = 0.15
+    dash_gap: float = 0.15
+    start_width: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise TextureError(f"marking {name} must be a finite length >= 0 m, got {value!r}")
+        if self.dash_length + self.dash_gap <= 0.0:
+            raise TextureError("dash_length + dash_gap must be > 0 m")
+
+
+@dataclass(frozen=True, eq=False)
+class TrackTexture:
+    """A pre-rasterised top-down image of a track (see module docstring for the layout)."""
+
+    name: str
+    origin: tuple[float, float]
+    """World (x, y) of the outer corner of texel (0, 0) of every level and of `rgb`."""
+    resolution: float
+    """Metres per grey texel at level 0."""
+    rgb: np.ndarray = field(repr=False)
+    """(H, W, 3) uint8 colour image, `rgb_resolution` metres per texel."""
+    rgb_resolution: float
+    grey_levels: tuple[np.ndarray, ...] = field(repr=False)
+    """Mip pyramid of (H_l, W_l) uint8 grey images; level l texel = resolution * 2**l m."""
+    colours: TrackColours = TrackColours()
+    flat: np.ndarray = field(init=False, repr=False)
+    """All grey levels, each padded with a 1-texel grass border, concatenated (1-D uint8).
+    Sampling clamped to a padded level reads grass outside the texture."""
+    level_offset: np.ndarray = field(init=False, repr=False)
+    """(L,) int64 start of each padded level in `flat`."""
+    level_shape: np.ndarray = field(init=False, repr=False)
+    """(L, 2) int64 (rows, columns) of each padded level (2 more than the level each way)."""
+
+    def __post_init__(self) -> None:
+        if not self.grey_levels:
+            raise TextureError("a texture needs at least one grey level")
+        if self.rgb.ndim != 3 or self.rgb.shape[2] != 3 or self.rgb.dtype != np.uint8:
+            raise TextureError(
+                f"rgb must be (H, W, 3) uint8, got {self.rgb.shape} {self.rgb.dtype}"
+            )
+        if not (self.resolution > 0.0 and self.rgb_resolution > 0.0):
+            raise TextureError("resolution and rgb_resolution must be > 0 m per texel")
+        grass = int(np.floor(grey_of(self.colours.grass)))
+        shapes = np.array([(g.shape[0] + 2, g.shape[1] + 2) for g in self.grey_levels])
+        shapes = shapes.astype(np.int64)
+        sizes = shapes[:, 0] * shapes[:, 1]
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        flat = np.full(int(sizes.sum()), grass, dtype=np.uint8)
+        levels = []
+        for g, o, (h, w) in zip(self.grey_levels, offsets, shapes, strict=True):
+            padded = flat[o : o + h * w].reshape(h, w)
+            padded[1:-1, 1:-1] = g
+            levels.append(padded[1:-1, 1:-1])
+        for arr in (*levels, flat, shapes, offsets, self.rgb):
+            arr.setflags(write=False)
+        object.__setattr__(self, "grey_levels", tuple(levels))
+        object.__setattr__(self, "origin", (float(self.origin[0]), float(self.origin[1])))
+        object.__setattr__(self, "flat", flat)
+        object.__setattr__(self, "level_offset", offsets)
+        object.__setattr__(self, "level_shape", shapes)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_arrays(
+        cls,
+        rgb: np.ndarray,
+        origin: tuple[float, float],
+        resolution: float,
+        colours: TrackColours = TrackColours(),
+        num_levels: int = 9,
+        name: str = "texture",
+        mip_blur: int = 1,
+    ) -> TrackTexture:
+        """A texture from a ready colour image (rows = world y); grey uses the same texels."""
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        grey = grey_of(rgb).astype(np.float32)
+        return cls(
+            name=name,
+            origin=origin,
+            resolution=float(resolution),
+            rgb=rgb,
+            rgb_resolution=float(resolution),
+            grey_levels=grey_pyramid(grey, num_levels, grass=grey_of(colours.grass), blur=mip_blur),
+            colours=colours,
+        )
+
+    @classmethod
+    def from_track(
+        cls,
+        track: Track,
+        resolution: float = 0.005,
+        colours: TrackColours = TrackColours(),
+        markings: TrackMarkings = TrackMarkings(),
+        margin: float = 1.0,
+        supersample: int = 2,
+        num_levels: int = 9,
+        rgb_resolution: float = 0.01,
+        mip_blur: int = 1,
+    ) -> TrackTexture:
+        """Rasterise `track` over its bounds plus `margin` metres.
+
+        The camera's grey pyramid starts at `resolution` m/texel (`num_levels` levels: level 8
+        at 5 mm has 1.28 m texels); the colour image for the top-down view has
+        `rgb_resolution` m/texel. Both are drawn at `supersample` x their resolution and
+        box-filtered down (anti-aliased edges). `mip_blur`: see `grey_pyramid`.
+        """
+        for label, value in (("resolution", resolution), ("rgb_resolution", rgb_resolution)):
+            if not (0.001 <= value <= 0.1):
+                raise TextureError(f"{label} must be 0.001..0.1 m per texel, got {value!r}")
+        if int(supersample) != supersample or not (1 <= supersample <= 8):
+            raise TextureError(f"supersample must be a whole number 1..8, got {supersample!r}")
+        if not (margin >= 0.0):
+            raise TextureError(f"margin must be >= 0 m, got {margin!r}")
+        pts = np.vstack([track.center, track.inner, track.outer])
+        lo = pts.min(axis=0) - margin
+        hi = pts.max(axis=0) + margin
+        fills_grey = {
+            name: int(np.floor(grey_of(getattr(colours, name)) + 1e-6))
+            for name in ("grass", "road", "border_line", "centre_line", "start_line")
+        }
+        fills_rgb = {name: getattr(colours, name) for name in fills_grey}
+        grey_img = _rasterise(
+            track, lo, hi, resolution, int(supersample), "L", fills_grey, markings
+        )
+        rgb_img = _rasterise(
+            track, lo, hi, rgb_resolution, int(supersample), "RGB", fills_rgb, markings
+        )
+        grey = np.asarray(grey_img, dtype=np.float32)
+        return cls(
+            name=track.name,
+            origin=(float(lo[0]), float(lo[1])),
+            resolution=float(resolution),
+            rgb=np.asarray(rgb_img, dtype=np.uint8),
+            rgb_resolution=float(rgb_resolution),
+            grey_levels=grey_pyramid(grey, num_levels, grass=fills_grey["grass"], blur=mip_blur),
+            colours=colours,
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.grey_levels)
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """World (x_min, y_min, x_max, y_max) covered by the grey level 0 texture."""
+        h, w = self.grey_levels[0].shape
+        x0, y0 = self.origin
+        return x0, y0, x0 + w * self.resolution, y0 + h * self.resolution
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the colour image and the padded grey pyramid (bytes)."""
+        return int(self.rgb.nbytes + self.flat.nbytes)
+
+    def grey_value(self, name: str) -> float:
+        """Camera grey (float, before truncation) of a colour of `colours` by field name."""
+        return float(grey_of(getattr(self.colours, name)))
+
+    def sample_grey(self, points: np.ndarray, level: int = 0) -> np.ndarray:
+        """Nearest-texel grey (uint8) at world points (..., 2); outside the texture: grass."""
+        g = self.grey_levels[level]
+        res = self.resolution * 2**level
+        p = np.asarray(points, dtype=np.float64)
+        col = np.floor((p[..., 0] - self.origin[0]) / res).astype(np.int64)
+        row = np.floor((p[..., 1] - self.origin[1]) / res).astype(np.int64)
+        inside = (col >= 0) & (col < g.shape[1]) & (row >= 0) & (row < g.shape[0])
+        out = np.full(p.shape[:-1], int(np.floor(self.grey_value("grass"))), dtype=np.uint8)
+        out[inside] = g[row[inside], col[inside]]
+        return out
+
+
+def _rasterise(
+    track: Track,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    resolution: float,
+    ss: int,
+    mode: str,
+    fills: dict,
+    markings: TrackMarkings,
+) -> Image.Image:
+    """Draw the track at `ss` x `resolution` in PIL `mode` and box-filter down by `ss`."""
+    width = math.ceil((hi[0] - lo[0]) / resolution)
+    height = math.ceil((hi[1] - lo[1]) / resolution)
+    if width * height > 50_000_000:
+        raise TextureError(
+            f"track {track.name!r} at {resolution} m/texel needs {width}x{height} texels; "
+            "use a coarser resolution"
+        )
+    scale = ss / resolution
+    canvas = Image.new(mode, (width * ss, height * ss), fills["grass"])
+    draw = ImageDraw.Draw(canvas)
+
+    def px(points: np.ndarray) -> list[tuple[float, float]]:
+        p = (np.asarray(points, dtype=np.float64) - lo) * scale
+        return [(float(a), float(b)) for a, b in p]
+
+    shell, hole = track.road_polygon
+    draw.polygon(px(shell), fill=fills["road"])
+    if hole is not None:
+        draw.polygon(px(hole), fill=fills["grass"])
+    if markings.start_width > 0:
+        ends = np.array([track.inner_opposite[0], track.outer_opposite[0]])
+        draw.line(
+            px(ends), fill=fills["start_line"], width=max(1, round(markings.start_width * scale))
+        )
+    if markings.centre_width > 0 and markings.dash_length > 0:
+        period = markings.dash_length + markings.dash_gap
+        dash_px = max(1, round(markings.centre_width * scale))
+        for s0 in np.arange(0.0, track.length - 1e-9, period):
+            s1 = min(s0 + markings.dash_length, track.length)
+            xy, _ = track.point_at(np.append(np.arange(s0, s1, 0.02), s1))
+            draw.line(px(xy), fill=fills["centre_line"], width=dash_px)
+    if markings.border_width > 0:
+        for border in (track.inner, track.outer):
+            line = _inset_border(track, border, 0.5 * markings.border_width)
+            _draw_wide_polyline(
+                draw, px(line), markings.border_width * scale, fills["border_line"], track.closed
+            )
+    return canvas.reduce(ss) if ss > 1 else canvas
+
+
+def grey_pyramid(
+    grey: np.ndarray, num_levels: int, grass: float, blur: int = 1
+) -> tuple[np.ndarray, ...]:
+    """Truncated uint8 levels of a float grey image: each level the 2x2 mean of the one before.
+
+    Odd sizes are padded with `grass` before halving, so a level covers at least the area of the
+    level below it, from the same origin. Each stored level is then smoothed by `blur` passes
+    of a [1, 2, 1] / 4 filter per axis (about 0.7 texel per pass): the camera reads one texel
+    per sample, and the smoothing turns the staircase of a sharp edge into a ramp about two
+    pixels wide, as DeepRacer's bilinear shrink from 640x480 does.
+    """
+    if int(num_levels) != num_levels or num_levels < 1:
+        raise TextureError(f"num_levels must be a whole number >= 1, got {num_levels!r}")
+    if int(blur) != blur or blur < 0:
+        raise TextureError(f"blur must be a whole number of passes >= 0, got {blur!r}")
+    current = grey.astype(np.float32)
+    levels = [_stored_level(current, grass, int(blur))]
+    for _ in range(1, int(num_levels)):
+        h, w = current.shape
+        if h < 2 and w < 2:
+            break
+        ph, pw = h + (h % 2), w + (w % 2)
+        if (ph, pw) != (h, w):
+            padded = np.full((ph, pw), grass, dtype=np.float32)
+            padded[:h, :w] = current
+            current = padded
+        current = current.reshape(ph // 2, 2, pw // 2, 2).mean(axis=(1, 3))
+        levels.append(_stored_level(current, grass, int(blur)))
+    return tuple(levels)
+
+
+def _stored_level(level: np.ndarray, grass: float, blur: int) -> np.ndarray:
+    out = level
+    for _ in range(blur):
+        padded = np.pad(out, 1, constant_values=grass)
+        out = 0.25 * padded[:-2, 1:-1] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[2:, 1:-1]
+        padded = np.pad(out, 1, constant_values=grass)
+        out = 0.25 * padded[1:-1, :-2] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[1:-1, 2:]
+    return np.floor(out + 1e-4).astype(np.uint8)
+
+
+def _inset_border(track: Track, border: np.ndarray, inset: float) -> np.ndarray:
+    """The border moved `inset` metres toward the centre line (row-wise), so lines sit on the road."""
+    toward = track.center - border
+    norm = np.linalg.norm(toward, axis=1, keepdims=True)
+    return border + inset * toward / np.where(norm > 0, norm, 1.0)
+
+
+def _draw_wide_polyline(
+    draw: ImageDraw.ImageDraw,
+    points: list[tuple[float, float]],
+    width_px: float,
+    colour: RGB,
+    closed: bool,
+) -> None:
+    """A polyline of a given pixel width with round joints (closed loops join their ends)."""
+    if len(points) < 2 or width_px <= 0:
+        return
+    pts = [*points, points[1]] if closed else points
+    draw.line(pts, fill=colour, width=max(1, round(width_px)), joint="curve")
+    r = 0.5 * width_px
+    for x, y in (points[0], points[-1]):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)

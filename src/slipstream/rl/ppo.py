@@ -1,0 +1,390 @@
+"""Clipped PPO as DeepRacer trains it (rl_coach ClippedPPOAgent with DeepRacer's fixed constants).
+
+One `PPOLearner.update` is one training iteration on the iteration's whole on-policy dataset:
+
+1. advantages standardised (A - mean) / (std + 1e-8) over the whole dataset;
+2. the policy at the start of the update is the frozen "old policy" for every epoch;
+3. `num_epochs` passes, each over a fresh shuffle cut into minibatches of `batch_size`
+   (the remainder dropped; when the dataset has <= batch_size steps, the minibatch is
+   2 ** floor(log2(steps)), DeepRacer's rule);
+4. per minibatch: loss = clipped surrogate + value loss (Huber or MSE vs GAE returns)
+   - beta_entropy * entropy, one Adam step (eps 1e-5), no gradient clipping.
+
+The policy and value towers are separate networks as in DeepRacer; one Adam optimiser over both is
+the same as one per tower (Adam acts per parameter). With a shared trunk the trunk receives both
+losses' gradients.
+
+Acting (`PPOLearner.act`): discrete policies sample from the probabilities or take the argmax
+(`deterministic`), and with probability `epsilon` take a uniformly random action instead
+(e-greedy, see `exploration.action_selection`). The returned log-probability is that of the taken
+action under the policy, whatever chose it, as rl_coach records it. Continuous policies sample
+mean + std * noise, unclipped (the environment clips), with the log-density of that unclipped sample;
+deterministic mode returns the mean; epsilon is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from slipstream.rl.distributions import Categorical, DiagGaussian
+from slipstream.rl.exploration import normalize_exploration_type
+from slipstream.rl.gae import normalize_advantages
+from slipstream.rl.networks import ObservationError, PPOPolicy, PPOValue
+
+logger = logging.getLogger(__name__)
+
+ADAM_EPS = 1e-5
+INFERENCE_CHUNK = 1024
+"""Rows per forward pass when evaluating whole datasets without gradients."""
+
+_MSE_NAMES = ("mean squared error", "mean_squared_error", "mse")
+
+
+class HyperparameterError(ValueError):
+    """A hyperparameter value that the learner cannot use."""
+
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss became NaN or infinite (DeepRacer stops training in this case too)."""
+
+
+def value_loss_kind(loss_type: str) -> str:
+    """'huber' or 'mse' from DeepRacer's `loss_type` spellings ('huber', 'mean squared error')."""
+    key = loss_type.strip().lower()
+    if key == "huber":
+        return "huber"
+    if key in _MSE_NAMES:
+        return "mse"
+    raise HyperparameterError(f"loss_type {loss_type!r} must be 'huber' or 'mean squared error'")
+
+
+@dataclass(frozen=True)
+class PPOHyperparameters:
+    """Clipped-PPO settings. Defaults are the DeepRacer console's; DeepRacer's fixed constants
+    (clip, GAE lambda) are fields so experiments can vary them."""
+
+    lr: float = 3e-4
+    """Adam learning rate of both towers."""
+    batch_size: int = 64
+    """Minibatch size (steps)."""
+    num_epochs: int = 10
+    """Full passes over the iteration's data."""
+    beta_entropy: float = 0.01
+    """Entropy bonus coefficient."""
+    discount_factor: float = 0.99
+    """Gamma used by GAE (the trainer passes it to `compute_gae`)."""
+    gae_lambda: float = 0.95
+    """GAE lambda (fixed 0.95 in DeepRacer)."""
+    clip: float = 0.2
+    """Likelihood-ratio clip epsilon (fixed 0.2 in DeepRacer)."""
+    loss_type: str = "huber"
+    """Value loss: 'huber' (delta 1) or 'mean squared error'."""
+    exploration_type: str = "categorical"
+    """'categorical' or 'e-greedy' (discrete action spaces)."""
+    e_greedy_value: float = 0.05
+    """Final epsilon of e-greedy."""
+    epsilon_steps: int = 10000
+    """Steps over which e-greedy epsilon falls from 1.0 to e_greedy_value."""
+
+    def __post_init__(self) -> None:
+        value_loss_kind(self.loss_type)
+        normalize_exploration_type(self.exploration_type)
+        if not self.lr > 0:
+            raise HyperparameterError(f"lr must be > 0, got {self.lr}")
+        if self.batch_size < 1 or self.num_epochs < 1:
+            raise HyperparameterError(
+                f"batch_size and num_epochs must be >= 1, got {self.batch_size}, {self.num_epochs}"
+            )
+        if not (0 <= self.discount_factor <= 1 and 0 <= self.gae_lambda <= 1):
+            raise HyperparameterError("discount_factor and gae_lambda must lie in [0, 1]")
+        if not 0 < self.clip < 1:
+            raise HyperparameterError(f"clip must lie in (0, 1), got {self.clip}")
+        if not 0 <= self.e_greedy_value <= 1:
+            raise HyperparameterError(
+                f"e_greedy_value must lie in [0, 1], got {self.e_greedy_value}"
+            )
+
+
+# ----------------------------------------------------------------------------------------------
+# Pure pieces
+
+
+def ppo_policy_loss(
+    log_prob_new: torch.Tensor,
+    log_prob_old: torch.Tensor,
+    advantages: torch.Tensor,
+    clip: float = 0.2,
+) -> torch.Tensor:
+    """-mean(min(r A, clip(r, 1 - clip, 1 + clip) A)) with r = exp(log_prob_new - log_prob_old)."""
+    ratio = torch.exp(log_prob_new - log_prob_old)
+    clipped = ratio.clamp(1.0 - clip, 1.0 + clip)
+    return -torch.minimum(ratio * advantages, clipped * advantages).mean()
+
+
+def value_loss(values: torch.Tensor, returns: torch.Tensor, loss_type: str) -> torch.Tensor:
+    """Mean Huber (delta 1) or mean squared error between predicted values and targets."""
+    if value_loss_kind(loss_type) == "huber":
+        return nn.functional.huber_loss(values, returns, delta=1.0)
+    return nn.functional.mse_loss(values, returns)
+
+
+def entropy(distribution: Categorical | DiagGaussian) -> torch.Tensor:
+    """Mean entropy (nats) of a batch of action distributions."""
+    return distribution.entropy().mean()
+
+
+def minibatch_size(num_samples: int, batch_size: int) -> int:
+    """DeepRacer's rule: batch_size, or 2 ** floor(log2(num_samples)) when num_samples <= batch_size."""
+    if num_samples < 1:
+        raise HyperparameterError("a PPO update needs at least one step of experience")
+    if num_samples <= batch_size:
+        return 1 << (num_samples.bit_length() - 1)
+    return batch_size
+
+
+def policy_training_log_line(epoch: Mapping[str, float]) -> str:
+    """DeepRacer's per-epoch log line from one entry of `update()['epochs']`."""
+    return (
+        f"Policy training> Surrogate loss={epoch['surrogate_loss']:.4g}, "
+        f"KL divergence={epoch['kl_divergence']:.4g}, Entropy={epoch['entropy']:.4g}, "
+        f"training epoch={int(epoch['training_epoch'])}, learning_rate={epoch['learning_rate']:.4g}"
+    )
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' -> cuda when available else cpu; 'cuda' without a GPU falls back to cpu (logged)."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        logger.warning("CUDA requested but not available; the learner runs on the CPU")
+        return torch.device("cpu")
+    return resolved
+
+
+def obs_to_device(
+    obs: Mapping[str, Any], sensors: tuple[str, ...], device: torch.device
+) -> dict[str, torch.Tensor]:
+    """The sensors' arrays as tensors on `device` (dtype kept: uint8 images stay uint8)."""
+    missing = [s for s in sensors if s not in obs]
+    if missing:
+        raise ObservationError(f"observation lacks {missing}; it has {sorted(obs)}")
+    return {s: to_tensor(obs[s], device) for s in sensors}
+
+
+def to_tensor(x: Any, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A numpy array or tensor as a tensor on `device` (tensors skip the host round trip)."""
+    tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    return tensor.to(device=device, dtype=dtype)
+
+
+def chunked(
+    fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    obs: dict[str, torch.Tensor],
+    chunk: int = INFERENCE_CHUNK,
+) -> torch.Tensor:
+    """fn over `obs` in row chunks, outputs concatenated (bounds activation memory)."""
+    n = len(next(iter(obs.values())))
+    parts = [fn({k: v[i : i + chunk] for k, v in obs.items()}) for i in range(0, n, chunk)]
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Learner
+
+
+class PPOLearner:
+    """Holds the policy and value networks, the optimiser and an RNG; acts and updates.
+
+    `device`: 'auto' (cuda when visible), 'cpu' or 'cuda'. `seed` seeds the learner's own
+    generator (sampling, e-greedy draws, minibatch shuffles)."""
+
+    def __init__(
+        self,
+        policy: PPOPolicy,
+        value: PPOValue,
+        hp: PPOHyperparameters,
+        *,
+        device: str | torch.device = "auto",
+        seed: int | None = None,
+    ) -> None:
+        self.hp = hp
+        self.device = resolve_device(device)
+        self.policy = policy.to(self.device)
+        self.value = value.to(self.device)
+        self.shared_trunk = value.trunk is policy.trunk
+        self.sensors = policy.input_sensors
+        params = {id(p): p for m in (self.policy, self.value) for p in m.parameters()}
+        self.optimizer = torch.optim.Adam(list(params.values()), lr=hp.lr, eps=ADAM_EPS)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(
+            seed if seed is not None else int(torch.randint(2**62, (1,)).item())
+        )
+        self.num_updates = 0
+
+    # -- acting -----------------------------------------------------------------------------
+
+    def _forward(
+        self, obs: dict[str, torch.Tensor]
+    ) -> tuple[Categorical | DiagGaussian, torch.Tensor]:
+        features = self.policy.trunk(obs)
+        distribution = self.policy.head_distribution(features)
+        value_features = features if self.shared_trunk else self.value.trunk(obs)
+        return distribution, self.value.head_output(value_features)
+
+    @torch.no_grad()
+    def act(
+        self, obs: Mapping[str, Any], deterministic: bool, epsilon: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Actions for a batch of observations: (actions, log_probs, values).
+
+        Discrete: actions int64 (B,); continuous: float32 (B, 2) in network space. log_probs and
+        values float32 (B,). See the module docstring for the sampling rules."""
+        tensors = obs_to_device(obs, self.sensors, self.device)
+        distribution, values = self._forward(tensors)
+        actions = distribution.mode() if deterministic else distribution.sample(self.generator)
+        if epsilon > 0.0 and isinstance(distribution, Categorical):
+            batch, num_actions = distribution.probs.shape
+            explore = torch.rand(batch, generator=self.generator, device=self.device) < epsilon
+            uniform = torch.randint(
+                num_actions, (batch,), generator=self.generator, device=self.device
+            )
+            actions = torch.where(explore, uniform, actions)
+        log_probs = distribution.log_prob(actions)
+        return (
+            actions.cpu().numpy(),
+            log_probs.float().cpu().numpy(),
+            values.float().cpu().numpy(),
+        )
+
+    @torch.no_grad()
+    def values(self, obs: Mapping[str, Any]) -> np.ndarray:
+        """V(s) float32 (B,) for any number of observations (e.g. final observations of
+        truncated episodes, to bootstrap GAE)."""
+        tensors = obs_to_device(obs, self.sensors, self.device)
+        return chunked(self.value, tensors).float().cpu().numpy()
+
+    # -- training ---------------------------------------------------------------------------
+
+    def update(self, batch: Mapping[str, Any]) -> dict[str, Any]:
+        """One training iteration over the whole dataset.
+
+        batch: `obs` (dict of arrays, N rows), `actions` (N,) int or (N, 2) float, `advantages`
+        (N,) raw GAE advantages (standardised here), `returns` (N,) value targets, and optionally
+        `log_probs` (N,) of the behaviour policy (default: recomputed from the frozen policy).
+
+        Returns {'epochs': [per-epoch dict of surrogate_loss, value_loss, entropy, kl_divergence,
+        total_loss, training_epoch, learning_rate], 'num_samples', 'batch_size',
+        'num_minibatches', 'seconds', 'samples_per_second'}.
+        """
+        start = time.perf_counter()
+        obs = obs_to_device(batch["obs"], self.sensors, self.device)
+        action_dtype = torch.float32 if self.policy.continuous else torch.int64
+        actions = to_tensor(batch["actions"], self.device, action_dtype)
+        n = len(actions)
+        advantages = to_tensor(
+            normalize_advantages(np.asarray(batch["advantages"])), self.device, torch.float32
+        )
+        returns = to_tensor(batch["returns"], self.device, torch.float32)
+        if not (len(advantages) == len(returns) == n):
+            raise ValueError(
+                f"batch arrays disagree in length: actions {n}, advantages {len(advantages)}, "
+                f"returns {len(returns)}"
+            )
+        bs = minibatch_size(n, self.hp.batch_size)
+        num_minibatches = n // bs
+
+        with torch.no_grad():  # the frozen old policy
+            old_out = chunked(lambda o: self.policy(o), obs)
+            old_log_std = self.policy.clipped_log_std().clone() if self.policy.continuous else None
+            old_log_probs = self._distribution(old_out, old_log_std).log_prob(actions)
+        if batch.get("log_probs") is not None:
+            old_log_probs = to_tensor(batch["log_probs"], self.device, torch.float32)
+
+        epochs = []
+        lr = self.optimizer.param_groups[0]["lr"]
+        for epoch in range(self.hp.num_epochs):
+            order = torch.randperm(n, generator=self.generator, device=self.device)
+            sums = torch.zeros(5, device=self.device)
+            for i in range(num_minibatches):
+                idx = order[i * bs : (i + 1) * bs]
+                distribution, values = self._forward({k: v[idx] for k, v in obs.items()})
+                surrogate = ppo_policy_loss(
+                    distribution.log_prob(actions[idx]),
+                    old_log_probs[idx],
+                    advantages[idx],
+                    self.hp.clip,
+                )
+                v_loss = value_loss(values, returns[idx], self.hp.loss_type)
+                mean_entropy = entropy(distribution)
+                loss = surrogate + v_loss - self.hp.beta_entropy * mean_entropy
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                with torch.no_grad():
+                    old = self._distribution(old_out[idx], old_log_std)
+                    kl = old.kl(distribution).mean()  # type: ignore[arg-type]
+                    sums += torch.stack([surrogate, v_loss, mean_entropy, kl, loss]).detach()
+            means = (sums / num_minibatches).tolist()
+            if not all(math.isfinite(x) for x in means):
+                raise TrainingDivergedError(
+                    f"PPO loss is not finite at epoch {epoch} ({means}); lower lr or check rewards"
+                )
+            epochs.append(
+                {
+                    "surrogate_loss": means[0],
+                    "value_loss": means[1],
+                    "entropy": means[2],
+                    "kl_divergence": means[3],
+                    "total_loss": means[4],
+                    "training_epoch": epoch,
+                    "learning_rate": lr,
+                }
+            )
+        self.num_updates += 1
+        seconds = time.perf_counter() - start
+        trained = num_minibatches * bs * self.hp.num_epochs
+        return {
+            "epochs": epochs,
+            "num_samples": n,
+            "batch_size": bs,
+            "num_minibatches": num_minibatches,
+            "seconds": seconds,
+            "samples_per_second": trained / seconds if seconds > 0 else float("inf"),
+        }
+
+    def _distribution(
+        self, head_out: torch.Tensor, log_std: torch.Tensor | None
+    ) -> Categorical | DiagGaussian:
+        if log_std is None:
+            return Categorical(head_out)
+        return DiagGaussian(head_out, log_std)
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimiser and RNG state: tensors and plain containers only, so
+        `torch.load(..., weights_only=True)` reads it."""
+        return {
+            "policy": self.policy.state_dict(),
+            "value": self.value.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "num_updates": torch.tensor(self.num_updates),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.value.load_state_dict(state["value"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())
+        self.num_updates = int(state["num_updates"])

@@ -1,0 +1,102 @@
+"""Gymnasium contract of slipstream/DeepRacer-v0 and the batched vector env."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import slipstream
+from slipstream.env.single_env import DeepRacerEnv
+from slipstream.sim.params import REWARD_PARAM_KEYS
+
+TRACK = "reInvent2019_track"
+
+
+@pytest.fixture(autouse=True)
+def _needs_track(official_tracks_dir):
+    return official_tracks_dir
+
+
+def test_env_checker_passes():
+    env = gym.make("slipstream/DeepRacer-v0", track=TRACK)
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_info_has_params_and_status_every_step():
+    env = DeepRacerEnv(track=TRACK)
+    env.reset(seed=3)
+    for k in range(5):
+        obs, reward, _, _, info = env.step(2)
+        assert tuple(info["reward_params"]) == REWARD_PARAM_KEYS
+        assert info["episode_status"] == ("prepare" if k == 0 else "in_progress")
+        assert obs["FRONT_FACING_CAMERA"].shape == (120, 160, 1)
+    assert reward > 0  # default reward: centre line, all wheels on
+
+
+def test_vector_env_matches_single_envs_step_for_step():
+    n, steps = 3, 60
+    vec = slipstream.make_vec_env(n, track=TRACK)
+    singles = [DeepRacerEnv(track=TRACK, spread_starts=True) for _ in range(n)]
+    vobs, _ = vec.reset(seed=10)
+    for i, env in enumerate(singles):
+        env.reset(seed=10 + i)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        actions = rng.integers(0, 5, size=n)
+        vobs, vrew, vterm, vtrunc, vinfo = vec.step(actions)
+        for i, env in enumerate(singles):
+            obs, rew, term, trunc, info = env.step(int(actions[i]))
+            if term or trunc:
+                final = vinfo["final_obs"][i]["FRONT_FACING_CAMERA"]
+                assert np.array_equal(final, obs["FRONT_FACING_CAMERA"])
+                obs, _ = env.reset()
+            assert rew == vrew[i] and term == vterm[i] and trunc == vtrunc[i]
+            assert info["reward_params"] == vinfo["reward_params"][i]
+            assert np.array_equal(obs["FRONT_FACING_CAMERA"], vobs["FRONT_FACING_CAMERA"][i])
+
+
+def test_same_seed_same_frames_and_autoreset_metadata():
+    a = slipstream.make_vec_env(2, track=TRACK)
+    b = slipstream.make_vec_env(2, track=TRACK)
+    assert a.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    oa, _ = a.reset(seed=5)
+    ob, _ = b.reset(seed=5)
+    for _ in range(30):
+        oa, *_ = a.step(np.array([0, 4]))
+        ob, *_ = b.step(np.array([0, 4]))
+    assert np.array_equal(oa["FRONT_FACING_CAMERA"], ob["FRONT_FACING_CAMERA"])
+
+
+def test_terminated_and_truncated_are_kept_apart():
+    env = DeepRacerEnv(track=TRACK, max_steps=10)
+    env.reset(seed=0)
+    for _ in range(10):
+        _, _, terminated, truncated, info = env.step(2)
+    assert truncated and not terminated and info["episode_status"] == "in_progress"
+    env = DeepRacerEnv(track=TRACK)
+    env.reset(seed=0)
+    for _ in range(500):
+        _, _, terminated, truncated, info = env.step(3)  # 15 deg left: circles off the road
+        if terminated:
+            break
+    assert terminated and not truncated and info["episode_status"] == "off_track"
+
+
+def test_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="unknown track"):
+        DeepRacerEnv(track="no_such_track")
+    with pytest.raises(ValueError, match="race_type"):
+        DeepRacerEnv(track=TRACK, race_type="DRAG_RACE")
+
+
+def test_object_avoidance_and_bots_fill_object_params():
+    env = DeepRacerEnv(track=TRACK, race_type="OBJECT_AVOIDANCE", world={"NUMBER_OF_OBSTACLES": 3})
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(2)
+    params = info["reward_params"]
+    assert len(params["objects_location"]) == 3 and params["objects_speed"] == [0.0] * 3
+    env = DeepRacerEnv(track=TRACK, race_type="HEAD_TO_BOT", world={"NUMBER_OF_BOT_CARS": 2})
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(2)
+    params = info["reward_params"]
+    assert len(params["objects_location"]) == 2 and params["objects_speed"] == [0.2, 0.2]

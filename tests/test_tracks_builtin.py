@@ -1,0 +1,169 @@
+"""Built-in tracks and the procedural generator, checked with shapely and plain geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapely.geometry import LinearRing, Polygon
+
+from slipstream.tracks import DEFAULT_TRACK, Track, available_tracks, load_track
+from slipstream.tracks.builtin_design import (
+    DESIGNS,
+    TrackDesign,
+    TrackDesignError,
+    build_design,
+    design_by_name,
+    route_from_curve,
+    spline_through_points,
+    write_builtin_tracks,
+)
+from slipstream.tracks.generate import generate_route, generate_track, parse_generated_name
+from slipstream.tracks.registry import BUILTIN_DIR
+
+# name: (min length m, max length m, width m, min centre radius m)
+EXPECTED = {
+    "slipstream_default": (20.0, 25.0, 1.07, 0.6),
+    "slipstream_oval": (15.0, 18.0, 1.30, 1.0),
+    "slipstream_technical": (30.0, 40.0, 1.07, 0.6),
+}
+
+
+def circumradius(ring: np.ndarray) -> np.ndarray:
+    """Radius of the circle through each waypoint and its two neighbours (closed ring)."""
+    p1 = ring[:-1]
+    p0, p2 = np.roll(p1, 1, axis=0), np.roll(p1, -1, axis=0)
+    a = np.linalg.norm(p1 - p0, axis=1)
+    b = np.linalg.norm(p2 - p1, axis=1)
+    c = np.linalg.norm(p2 - p0, axis=1)
+    cross = (p1 - p0)[:, 0] * (p2 - p0)[:, 1] - (p1 - p0)[:, 1] * (p2 - p0)[:, 0]
+    with np.errstate(divide="ignore"):
+        return a * b * c / (2.0 * np.abs(cross))
+
+
+def assert_valid_road(route: np.ndarray, width: float, min_radius: float) -> None:
+    """A closed CCW route whose borders are simple, disjoint, and whose road never overlaps."""
+    centre, inner, outer = route[:, 0:2], route[:, 2:4], route[:, 4:6]
+    assert route.dtype == np.float64 and route.shape[1] == 6
+    assert np.array_equal(route[0], route[-1]), "loop closed by repeating row 0"
+    assert LinearRing(centre).is_ccw
+    inner_ring, outer_ring = LinearRing(inner), LinearRing(outer)
+    assert inner_ring.is_simple and outer_ring.is_simple
+    assert inner_ring.disjoint(outer_ring)
+    road = Polygon(outer, [inner])
+    assert road.is_valid
+    assert Polygon(inner).within(Polygon(outer))
+    # Rows: inner/outer are width apart and the centre is their midpoint.
+    np.testing.assert_allclose(np.linalg.norm(inner - outer, axis=1), width, atol=1e-5)
+    np.testing.assert_allclose((inner + outer) / 2, centre, atol=1e-5)
+    # A road that never overlaps itself covers exactly length x width (tube formula).
+    length = LinearRing(centre).length
+    assert LinearRing(centre).buffer(width / 2, quad_segs=32).area == pytest.approx(
+        length * width, rel=2e-3
+    )
+    assert float(np.min(circumradius(centre))) >= min_radius
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_builtin_track_is_a_valid_road_as_designed(name):
+    lo, hi, width, min_radius = EXPECTED[name]
+    assert name in available_tracks()
+    path = BUILTIN_DIR / f"{name}.npy"
+    route = np.load(path, allow_pickle=False)
+    assert_valid_road(route, width, min_radius)
+    track = load_track(name)
+    assert track.closed and track.is_ccw and not track.is_reversed
+    assert lo <= track.length <= hi
+    assert float(np.mean(track.width)) == pytest.approx(width, abs=0.005)
+    spacing = np.diff(track.arc)
+    assert 0.13 < spacing.min() and spacing.max() < 0.17
+    # Waypoint 0 is on a straight: nothing tighter than 4 m within 3 waypoints of it.
+    radius = circumradius(track.center)
+    assert float(np.min(np.r_[radius[-3:], radius[:4]])) > 4.0
+
+
+def test_default_track_matches_the_brief():
+    assert DEFAULT_TRACK == "slipstream_default"
+    track = load_track()
+    assert track.name == "slipstream_default"
+    assert 20.0 <= track.length <= 25.0
+    assert float(np.mean(track.width)) == pytest.approx(1.07, abs=0.005)
+    radius = circumradius(track.center)
+    # One hairpin: tight (< 1 m) but drivable (>= 0.6 m); the rest are sweepers (> 1.2 m)
+    # apart from the S-bend.
+    assert 0.6 <= float(np.min(radius)) < 1.0
+    tight = radius < 1.0
+    starts = np.flatnonzero(tight & ~np.roll(tight, 1))
+    assert len(starts) == 1, "exactly one tight corner"
+    # Reversing it gives a CW track with the same road.
+    rev = load_track("slipstream_default", reverse=True)
+    assert not rev.is_ccw and rev.length == pytest.approx(track.length)
+
+
+def test_regenerating_the_designs_reproduces_the_shipped_files(tmp_path):
+    written = write_builtin_tracks(tmp_path)
+    assert sorted(p.name for p in written) == sorted(f"{d.name}.npy" for d in DESIGNS)
+    for path in written:
+        fresh = np.load(path, allow_pickle=False)
+        shipped = np.load(BUILTIN_DIR / path.name, allow_pickle=False)
+        np.testing.assert_array_equal(fresh, shipped)
+
+
+def test_design_errors_say_what_is_wrong():
+    ccw = design_by_name("slipstream_oval")
+    cw = TrackDesign("cw", tuple(reversed(ccw.control_points)), ccw.width, "clockwise")
+    with pytest.raises(TrackDesignError, match="counter-clockwise"):
+        build_design(cw)
+    tight = TrackDesign("tight", ((0, 0), (1, 0), (1, 1), (0, 1)), 1.07, "far too tight")
+    with pytest.raises(TrackDesignError, match="radius"):
+        build_design(tight)
+    with pytest.raises(TrackDesignError, match="no built-in design"):
+        design_by_name("nope")
+
+
+def test_spline_route_of_a_circle_has_the_circle_length():
+    angles = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+    pts = 2.0 * np.column_stack([np.cos(angles), np.sin(angles)])
+    built = route_from_curve(spline_through_points(pts), 0.8)
+    track = Track.from_route(built.route, name="circle")
+    assert track.length == pytest.approx(2 * np.pi * 2.0, rel=1e-3)
+    assert built.min_radius == pytest.approx(2.0, rel=1e-2)
+    assert len(track.center) - 1 == round(2 * np.pi * 2.0 / 0.15)
+
+
+# --------------------------------------------------------------------------- generator
+
+
+def test_generator_is_deterministic_and_seeds_differ():
+    a = generate_route(7)
+    np.testing.assert_array_equal(a, generate_route(7))
+    c = generate_route(8)
+    assert a.shape != c.shape or not np.allclose(a, c)
+    track = generate_track(7)
+    assert track.name == "generated:7"
+    np.testing.assert_array_equal(track.to_route(), a)
+    assert generate_track(7, name="mine").name == "mine"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_generated_tracks_are_valid_roads_of_the_requested_size(seed):
+    route = generate_route(seed)
+    assert_valid_road(route, 1.07, 0.5 * 1.07 + 0.15)
+    length = LinearRing(route[:, :2]).length
+    assert length == pytest.approx(25.0, rel=0.02)
+
+
+def test_generator_honours_length_and_width():
+    route = generate_route(3, length=40.0, width=0.9)
+    assert_valid_road(route, 0.9, 0.45 + 0.15)
+    assert LinearRing(route[:, :2]).length == pytest.approx(40.0, rel=0.02)
+    with pytest.raises(TrackDesignError, match="too short"):
+        generate_route(3, length=3.0)
+    with pytest.raises(TrackDesignError, match="non-negative"):
+        generate_route(-1)
+
+
+def test_parse_generated_name():
+    assert parse_generated_name("generated:42") == 42
+    assert parse_generated_name("generated:0") == 0
+    for text in ("generated:", "generated:-1", "generated:4x", "reInvent2019_track", "42"):
+        assert parse_generated_name(text) is None

@@ -117,6 +117,17 @@ class DeepRacerCore:
         status = [ep.STATUS_NAMES[s] for s in result.status]
         return CoreStep(obs, reward, result.terminated, result.truncated, result, params, status)
 
+    def closest_waypoint(self, result: StepResult) -> np.ndarray:
+        """Simtrace's `closest_waypoint`: whichever of [prev, next] is nearer the front point."""
+        fwd, rev = self.sim.tracks
+        rv = result.is_reversed[:, None]
+        nxt = np.where(rv, rev.center[result.closest_next], fwd.center[result.closest_next])
+        prv = np.where(rv, rev.center[result.closest_prev], fwd.center[result.closest_prev])
+        nearer_next = np.linalg.norm(result.front - nxt, axis=1) < np.linalg.norm(
+            result.front - prv, axis=1
+        )
+        return np.where(nearer_next, result.closest_next, result.closest_prev)
+
     def render_topdown(self, follow: int | None = None) -> np.ndarray:
         return self.sensors.topdown(self.sim, follow)
 

@@ -69,7 +69,8 @@ class DeepRacerEnv(gym.Env):
         batched = np.asarray(action)[None, ...]
         step = self.core.step(batched)
         info = {
-            k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in step_info(step).items()
+            k: (v[0].item() if hasattr(v[0], "item") else v[0])
+            for k, v in step_info(step, self.core.closest_waypoint(step.result)).items()
         }
         return (
             _unbatch(step.obs),

@@ -27,7 +27,9 @@ INFO_ARRAYS = (
 )
 
 
-def step_info(step: CoreStep, index: np.ndarray | slice = slice(None)) -> dict[str, Any]:
+def step_info(
+    step: CoreStep, closest_waypoint: np.ndarray, index: np.ndarray | slice = slice(None)
+) -> dict[str, Any]:
     """The info dict of a step for the cars selected by index (arrays keep their batch dim)."""
     r = step.result
     info: dict[str, Any] = {name: getattr(r, name)[index] for name in INFO_ARRAYS}
@@ -35,18 +37,8 @@ def step_info(step: CoreStep, index: np.ndarray | slice = slice(None)) -> dict[s
     params[:] = step.params
     info["reward_params"] = params[index]
     info["episode_status"] = np.asarray(step.status, dtype=object)[index]
-    closest = np.where(
-        np.linalg.norm(r.front - _waypoint(step, r.closest_next), axis=1)
-        < np.linalg.norm(r.front - _waypoint(step, r.closest_prev), axis=1),
-        r.closest_next,
-        r.closest_prev,
-    )
-    info["closest_waypoint"] = closest[index]
+    info["closest_waypoint"] = closest_waypoint[index]
     return info
-
-
-def _waypoint(step: CoreStep, idx: np.ndarray) -> np.ndarray:
-    return np.array([p["waypoints"][i] for p, i in zip(step.params, idx.tolist(), strict=True)])
 
 
 class DeepRacerVectorEnv(VectorEnv):
@@ -97,7 +89,7 @@ class DeepRacerVectorEnv(VectorEnv):
     def step(self, actions):
         step = self.core.step(np.asarray(actions))
         done = step.terminated | step.truncated
-        infos = step_info(step)
+        infos = step_info(step, self.core.closest_waypoint(step.result))
         obs = step.obs
         if done.any():
             final_obs = np.empty(self.num_envs, dtype=object)
@@ -105,7 +97,7 @@ class DeepRacerVectorEnv(VectorEnv):
                 final_obs[i] = {k: v[i].copy() for k, v in obs.items()}
             infos["final_obs"] = final_obs
             infos["_final_obs"] = done.copy()
-            infos["final_info"] = step_info(step)
+            infos["final_info"] = dict(infos)
             infos["_final_info"] = done.copy()
             obs = self.core.reset(done)
         return obs, step.reward, step.terminated.copy(), step.truncated.copy(), infos

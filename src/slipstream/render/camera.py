@@ -48,6 +48,7 @@ __all__ = [
     "render_stereo",
 ]
 
+
 class CameraSpecError(ValueError):
     """Camera settings that cannot be used."""
 
@@ -74,6 +75,9 @@ class CameraSpec:
     frustum_far: float = 300.0
     max_ground_taps: int = 2
     """Texture samples per pixel at most (more = sharper distant ground, slower)."""
+    anisotropy_per_tap: float = 2.0
+    """A pixel gets one tap per this much elongation of its ground footprint (long/short axis),
+    up to `max_ground_taps`."""
     mip_bias: float = -1.0
     """Added to the chosen mip level (log2 units): > 0 blurs, < 0 sharpens. The default suits
     textures whose levels are pre-smoothed (`TrackTexture` mip_blur=1)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-
 SKY_GRADIENT_SPAN = 0.18
 """Elevation (rad) above the horizon where the sky gradient reaches the top colour."""
+FIXED_ONE = 65536
+"""Texel coordinates of the ground runs are stepped in 16.16 fixed point."""
 FACE_SHADE = (0.82, 0.62, 1.22)
 """Box face brightness relative to its shade: the faces across its length (front/back), the
 faces along it (sides), the top."""
@@ -89,7 +90,6 @@ def ground_kernel(
         inv_texel[lv] = 1.0 / (resolution * 2.0**lv)
     acc = np.zeros(max(width, 1), dtype=np.uint16)
     top = np.empty(max(width, 1), dtype=np.float64)
-    zero = np.float32(0.0)
     for n in range(n_cars):
         x = poses[n, 0]
         y = poses[n, 1]
@@ -121,68 +121,66 @@ def ground_kernel(
                 value += mix_w[k] * flat[level_offset[lv] + int(fy) * cols + int(fx)]
             v = int(value)
             image[mix_pix[q]] = 255 if v > 255 else (0 if v < 0 else v)
-        # rows wholly on the ground: step along each run (float32, unsigned indices: fast)
+        # rows wholly on the ground: step along each run in 16.16 fixed point (fast, exact
+        # enough: 160 steps drift < 0.003 texel)
         for r in range(run_pix0.shape[0]):
             lv = run_level[r]
             # padded level: texel (0, 0) is the grass border one texel before the origin
             tx = (x - origin_x) * inv_texel[lv] + 1.0
             ty = (y - origin_y) * inv_texel[lv] + 1.0
-            x0 = np.float32(tx + c * run_x0[r] - s * run_y0[r])
-            y0 = np.float32(ty + s * run_x0[r] + c * run_y0[r])
-            dx = np.float32(c * run_dx[r] - s * run_dy[r])
-            dy = np.float32(s * run_dx[r] + c * run_dy[r])
-            cols = np.uint32(level_shape[lv, 1])
-            xmax = np.float32(level_shape[lv, 1] - 1)
-            ymax = np.float32(level_shape[lv, 0] - 1)
+            kind = run_kind[r]
+            shift = 0.5 if kind == 4 else 0.0  # bilinear: measure from texel centres
+            x0 = np.int64(np.floor((tx + c * run_x0[r] - s * run_y0[r] - shift) * FIXED_ONE))
+            y0 = np.int64(np.floor((ty + s * run_x0[r] + c * run_y0[r] - shift) * FIXED_ONE))
+            dx = np.int64(np.floor((c * run_dx[r] - s * run_dy[r]) * FIXED_ONE + 0.5))
+            dy = np.int64(np.floor((s * run_dx[r] + c * run_dy[r]) * FIXED_ONE + 0.5))
+            cols = level_shape[lv, 1]
+            edge = 1 if kind == 4 else 0
+            xmax = (cols - 1 - edge) * FIXED_ONE
+            ymax = (level_shape[lv, 0] - 1 - edge) * FIXED_ONE
             tex = flat[level_offset[lv] :]
             dst = image[run_pix0[r] :]
-            kind = run_kind[r]
             j0 = run_j0[r]
             j1 = run_j1[r]
             if kind == 0:
                 for j in range(j0, j1):
-                    jf = np.float32(j)
-                    fx = min(max(x0 + jf * dx, zero), xmax)
-                    fy = min(max(y0 + jf * dy, zero), ymax)
-                    dst[np.uint32(j)] = tex[np.uint32(fy) * cols + np.uint32(fx)]
+                    fx = min(max(x0 + j * dx, 0), xmax)
+                    fy = min(max(y0 + j * dy, 0), ymax)
+                    dst[np.uint64(j)] = tex[np.uint64((fy >> 16) * cols + (fx >> 16))]
             elif kind == 4:
-                # magnified (texel larger than the pixel's footprint): bilinear between texels
-                xmax1 = xmax - np.float32(1.0)
-                ymax1 = ymax - np.float32(1.0)
-                half = np.float32(0.5)
+                # magnified (a texel is larger than the pixel's footprint): bilinear
                 for j in range(j0, j1):
-                    jf = np.float32(j)
-                    fx = min(max(x0 + jf * dx - half, zero), xmax1)
-                    fy = min(max(y0 + jf * dy - half, zero), ymax1)
-                    ix = np.uint32(fx)
-                    iy = np.uint32(fy)
-                    ax = fx - np.float32(ix)
-                    ay = fy - np.float32(iy)
-                    i00 = iy * cols + ix
-                    upper = np.float32(tex[i00]) + ax * (np.float32(tex[i00 + 1]) - np.float32(tex[i00]))
-                    i10 = i00 + cols
-                    lower = np.float32(tex[i10]) + ax * (np.float32(tex[i10 + 1]) - np.float32(tex[i10]))
-                    dst[np.uint32(j)] = np.uint8(upper + ay * (lower - upper))
+                    fx = min(max(x0 + j * dx, 0), xmax)
+                    fy = min(max(y0 + j * dy, 0), ymax)
+                    ax = (fx >> 8) & 255
+                    ay = (fy >> 8) & 255
+                    i00 = np.uint64((fy >> 16) * cols + (fx >> 16))
+                    t00 = np.int64(tex[i00])
+                    t01 = np.int64(tex[i00 + 1])
+                    t10 = np.int64(tex[i00 + cols])
+                    t11 = np.int64(tex[i00 + cols + 1])
+                    upper = (t00 << 8) + ax * (t01 - t00)
+                    lower = (t10 << 8) + ax * (t11 - t10)
+                    dst[np.uint64(j)] = ((upper << 8) + ay * (lower - upper)) >> 16
             elif kind == 1:
                 for j in range(j0, j1):
-                    jf = np.float32(j)
-                    fx = min(max(x0 + jf * dx, zero), xmax)
-                    fy = min(max(y0 + jf * dy, zero), ymax)
-                    acc[np.uint32(j)] = tex[np.uint32(fy) * cols + np.uint32(fx)]
+                    fx = min(max(x0 + j * dx, 0), xmax)
+                    fy = min(max(y0 + j * dy, 0), ymax)
+                    acc[np.uint64(j)] = tex[np.uint64((fy >> 16) * cols + (fx >> 16))]
             elif kind == 2:
                 for j in range(j0, j1):
-                    jf = np.float32(j)
-                    fx = min(max(x0 + jf * dx, zero), xmax)
-                    fy = min(max(y0 + jf * dy, zero), ymax)
-                    acc[np.uint32(j)] += tex[np.uint32(fy) * cols + np.uint32(fx)]
+                    fx = min(max(x0 + j * dx, 0), xmax)
+                    fy = min(max(y0 + j * dy, 0), ymax)
+                    acc[np.uint64(j)] += tex[np.uint64((fy >> 16) * cols + (fx >> 16))]
             else:
                 inv_n = np.float32(run_inv_n[r])
                 for j in range(j0, j1):
-                    jf = np.float32(j)
-                    fx = min(max(x0 + jf * dx, zero), xmax)
-                    fy = min(max(y0 + jf * dy, zero), ymax)
-                    total = acc[np.uint32(j)] + np.uint16(tex[np.uint32(fy) * cols + np.uint32(fx)])
-                    dst[np.uint32(j)] = np.uint8(np.float32(total) * inv_n)
+                    fx = min(max(x0 + j * dx, 0), xmax)
+                    fy = min(max(y0 + j * dy, 0), ymax)
+                    total = acc[np.uint64(j)] + np.uint16(
+                        tex[np.uint64((fy >> 16) * cols + (fx >> 16))]
+                    )
+                    dst[np.uint64(j)] = np.uint8(np.float32(total) * inv_n)
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -455,5 +453,3 @@ def _apply_lut(out, lut):  # pragma: no cover - numba
     for n in range(out.shape[0]):
         for p in range(out.shape[1]):
             out[n, p] = lut[n, out[n, p]]
-
-

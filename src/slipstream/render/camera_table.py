@@ -186,7 +186,8 @@ def ray_table(
     o = camera_origin(spec, lateral_offset)
     pix_angle = spec.scale / spec.focal_native
     aniso = np.sqrt(fp.lam1 / fp.lam2)
-    n_pixel = np.clip(np.round(aniso), 1, spec.max_ground_taps).astype(np.int64)
+    n_pixel = np.round(aniso / spec.anisotropy_per_tap)
+    n_pixel = np.clip(n_pixel, 1, spec.max_ground_taps).astype(np.int64)
     n_pixel[fp.ground <= 0.0] = 0
     plain_sky = (fp.ground <= 0.0) & (fp.elev - pix_angle >= BAND_MAX)
     ground_only = (fp.ground > 0.0) & (fp.above <= 0.0)
@@ -226,7 +227,9 @@ def ray_table(
             y0 = (1.0 + f) * cy[1] - f * o[1]
             dx = (1.0 + f) * cx[0]
             dy = (1.0 + f) * cy[0]
-            kind = (4 if magnified else 0) if n == 1 else (1 if k == 0 else (3 if k == n - 1 else 2))
+            kind = (
+                (4 if magnified else 0) if n == 1 else (1 if k == 0 else (3 if k == n - 1 else 2))
+            )
             for j0, j1 in zip(starts, ends, strict=True):
                 texel = resolution * 2.0 ** level[j0]
                 runs["run_pix0"].append(row * w)
@@ -277,7 +280,9 @@ def ray_table(
         ground_points=np.where(centre_hit[..., None], centre_pts, np.nan).reshape(h * w, 2),
         tap_count=tap_count,
         tap_level=tap_level,
-        column_az=np.arctan2(-(np.arange(w) + 0.5 - 0.5 * w) / spec.focal * math.cos(spec.pitch), 1.0),
+        column_az=np.arctan2(
+            -(np.arange(w) + 0.5 - 0.5 * w) / spec.focal * math.cos(spec.pitch), 1.0
+        ),
     )
     for arr in table:
         arr.setflags(write=False)

@@ -59,7 +59,7 @@ class TrackColours:
     start_line: RGB = (240, 240, 240)
     sky_horizon: RGB = (205, 220, 235)
     sky_top: RGB = (140, 175, 220)
-    background: RGB = (95, 100, 95)
+    background: RGB = (118, 128, 150)
     """Distant band (hills, walls) just above the horizon."""
 
     def __post_init__(self) -> None:

@@ -111,6 +111,8 @@ class Simulator:
         self.start_ndist = np.zeros(n)
         self.episodes_done = np.zeros(n, dtype=np.int64)
         self.start_base = np.array([rng.uniform() for rng in self.rngs])
+        self.start_offsets = np.zeros(n)
+        """Per-car start offsets (fraction of the lap) added to START_POSITION_OFFSET."""
         self.objects = ObjectWorld(base, n, self.config.objects, self.car)
         self._alloc_episode_arrays(n)
 
@@ -136,7 +138,7 @@ class Simulator:
 
     def _initial_start_ndist(self, index: np.ndarray) -> np.ndarray:
         cfg = self.config
-        offset = np.full(len(index), cfg.start_position_offset)
+        offset = cfg.start_position_offset + self.start_offsets[index]
         if cfg.change_start_position and cfg.training:
             if cfg.spread_start_positions:
                 offset = offset + self.start_base[index]

@@ -105,8 +105,14 @@ class DeepRacerCore:
         """Render the model's sensors for all cars (mask: only re-render those; others kept)."""
         return self.sensors.observe(self.sim, mask)
 
-    def step(self, actions: np.ndarray) -> CoreStep:
-        steering, speed = self.actions.commands(actions)
+    def step(
+        self,
+        actions: np.ndarray | None = None,
+        commands: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> CoreStep:
+        """Step every car with actions of this model's action space, or with explicit
+        (steering_deg, speed) commands (e.g. two models with different action spaces racing)."""
+        steering, speed = self.actions.commands(actions) if commands is None else commands
         result = self.sim.step(steering, speed)
         objects = self.sim.objects.reward_quantities(result, self.sensors.object_in_camera)
         params = build_reward_params(result, self.track.length, self.waypoints, objects)

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from slipstream.render.boxes import BoxSet
-from slipstream.render.camera_kernels import apply_lut, box_kernel, ground_kernel
+from slipstream.render.camera_boxes import box_kernel
+from slipstream.render.camera_kernels import apply_lut, ground_kernel
 from slipstream.render.camera_table import RayTable, ray_table, skyline_table
 from slipstream.render.texture import TrackTexture
 
@@ -82,7 +83,9 @@ class CameraSpec:
     """Added to the chosen mip level (log2 units): > 0 blurs, < 0 sharpens. The default suits
     textures whose levels are pre-smoothed (`TrackTexture` mip_blur=1)."""
     bilinear_near: bool = True
-    """Interpolate between texels in rows where a texel is larger than a pixel's footprint."""
+    """Interpolate between texels in rows where the pixel's footprint is smaller than
+    `bilinear_below` texels (near the car, where one texel spans several pixels)."""
+    bilinear_below: float = 0.7
 
     def __post_init__(self) -> None:
         if len(self.position) != 3 or not all(math.isfinite(v) for v in self.position):

@@ -45,12 +45,12 @@ class RayTable(NamedTuple):
     run_j0: np.ndarray  # (R,) int64 first column
     run_j1: np.ndarray  # (R,) int64 one past the last column
     run_level: np.ndarray  # (R,) int64 mip level
-    run_x0: np.ndarray  # (R,) float64
-    run_y0: np.ndarray  # (R,) float64
-    run_dx: np.ndarray  # (R,) float64
-    run_dy: np.ndarray  # (R,) float64
-    run_kind: np.ndarray  # (R,) int64 0 only tap, 1 first, 2 middle, 3 last, 4 only, bilinear
-    run_inv_n: np.ndarray  # (R,) float64 1 / taps of the row
+    run_taps: np.ndarray  # (R,) int64 taps per pixel (their mean is the pixel)
+    run_bilinear: np.ndarray  # (R,) bool: one tap, interpolated between texels (magnified)
+    run_x0: np.ndarray  # (R, T) float64, per tap (T = max_ground_taps; unused taps 0)
+    run_y0: np.ndarray  # (R, T) float64
+    run_dx: np.ndarray  # (R, T) float64
+    run_dy: np.ndarray  # (R, T) float64
     mix_pix: np.ndarray  # (Q,) int64
     mix_above: np.ndarray  # (Q,) float64 fraction of the pixel's filter above the horizon
     mix_elev: np.ndarray  # (Q,) float64 mean elevation (rad) of that part
@@ -196,6 +196,7 @@ def ray_table(
     ground_rows = ground_only.reshape(h, w).all(axis=1)
     ground_rows[:sky_rows] = False
 
+    taps_max = int(spec.max_ground_taps)
     tap_count = n_pixel.copy()
     tap_level = np.full(h * w, -1, dtype=np.int64)
     runs: dict[str, list] = {key: [] for key in RayTable._fields if key.startswith("run_")}
@@ -215,33 +216,27 @@ def ray_table(
         magnified = (
             spec.bilinear_near
             and n == 1
-            and math.sqrt(12.0 * math.sqrt(fp.lam1[centre] * fp.lam2[centre])) < resolution
+            and math.sqrt(12.0 * math.sqrt(fp.lam1[centre] * fp.lam2[centre]))
+            < spec.bilinear_below * resolution
         )
         bounds = np.flatnonzero(np.diff(level)) + 1
         starts = np.concatenate([[0], bounds])
         ends = np.concatenate([bounds, [w]])
-        for k in range(n):
-            f = kappa * ((k + 0.5) / n - 0.5)
-            # tap k at column j: C(j) + f (C(j) - O) = (1 + f) C(j) - f O
-            x0 = (1.0 + f) * cx[1] - f * o[0]
-            y0 = (1.0 + f) * cy[1] - f * o[1]
-            dx = (1.0 + f) * cx[0]
-            dy = (1.0 + f) * cy[0]
-            kind = (
-                (4 if magnified else 0) if n == 1 else (1 if k == 0 else (3 if k == n - 1 else 2))
-            )
-            for j0, j1 in zip(starts, ends, strict=True):
-                texel = resolution * 2.0 ** level[j0]
-                runs["run_pix0"].append(row * w)
-                runs["run_j0"].append(j0)
-                runs["run_j1"].append(j1)
-                runs["run_level"].append(level[j0])
-                runs["run_x0"].append(x0 / texel)
-                runs["run_y0"].append(y0 / texel)
-                runs["run_dx"].append(dx / texel)
-                runs["run_dy"].append(dy / texel)
-                runs["run_kind"].append(kind)
-                runs["run_inv_n"].append(1.0 / n)
+        # tap k at column j: C(j) + f_k (C(j) - O) = (1 + f_k) C(j) - f_k O, affine in j
+        f = kappa * ((np.arange(taps_max) + 0.5) / n - 0.5)
+        f[n:] = 0.0
+        for j0, j1 in zip(starts, ends, strict=True):
+            texel = resolution * 2.0 ** level[j0]
+            runs["run_pix0"].append(row * w)
+            runs["run_j0"].append(j0)
+            runs["run_j1"].append(j1)
+            runs["run_level"].append(level[j0])
+            runs["run_taps"].append(n)
+            runs["run_bilinear"].append(magnified)
+            runs["run_x0"].append(((1.0 + f) * cx[1] - f * o[0]) / texel)
+            runs["run_y0"].append(((1.0 + f) * cy[1] - f * o[1]) / texel)
+            runs["run_dx"].append((1.0 + f) * cx[0] / texel)
+            runs["run_dy"].append((1.0 + f) * cy[0] / texel)
 
     row_of = np.repeat(np.arange(h), w)
     mixed = ~ground_rows[row_of] & (row_of >= sky_rows)
@@ -260,11 +255,17 @@ def ray_table(
 
     cu, cv = np.meshgrid((np.arange(w) + 0.5) * spec.scale, (np.arange(h) + 0.5) * spec.scale)
     centre_pts, centre_hit = ground_hits(spec, cu, cv, lateral_offset)
-    int_keys = ("run_pix0", "run_j0", "run_j1", "run_level", "run_kind")
+    tap_keys = ("run_x0", "run_y0", "run_dx", "run_dy")
+    int_keys = ("run_pix0", "run_j0", "run_j1", "run_level", "run_taps")
     table = RayTable(
         sky_elev=fp.elev[: sky_rows * w].copy(),
         **{
-            key: np.asarray(values, dtype=np.int64 if key in int_keys else np.float64)
+            key: np.asarray(
+                values,
+                dtype=np.int64
+                if key in int_keys
+                else (np.bool_ if key == "run_bilinear" else np.float64),
+            ).reshape((-1, taps_max) if key in tap_keys else (-1,))
             for key, values in runs.items()
         },
         mix_pix=mix_idx.astype(np.int64),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -51,6 +52,8 @@ from slipstream.runs.logs import (
 )
 
 log = logging.getLogger(__name__)
+# Ray hands numpy arrays over read-only (zero copy); the learner only reads them
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 MAX_MEMORY_STEPS = {"DEEP_CONVOLUTIONAL_NETWORK_SHALLOW": 10_000}
 """DeepRacer's per-iteration step cap: 10,000 for the shallow network, 3,000 for the others."""

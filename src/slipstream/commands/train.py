@@ -1,0 +1,269 @@
+"""`slipstream train`: train a model into a DRfC-layout run folder."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+HELP = "Train a model (Clipped PPO or SAC) into a DeepRacer-layout run folder."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    inputs = parser.add_argument_group("inputs (DeepRacer files)")
+    inputs.add_argument("--custom-files", metavar="DIR", help="a DRfC custom_files folder")
+    inputs.add_argument("--reward-function", metavar="FILE", help="reward_function.py")
+    inputs.add_argument("--model-metadata", metavar="FILE", help="model_metadata.json")
+    inputs.add_argument("--hyperparameters", metavar="FILE", help="hyperparameters.json")
+    inputs.add_argument("--run-env", metavar="FILE", help="DRfC run.env with DR_* settings")
+    inputs.add_argument("--training-params", metavar="FILE", help="RoboMaker training_params.yaml")
+    inputs.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter (lower case) or world key (upper case); repeatable",
+    )
+    where = parser.add_argument_group("where and how")
+    where.add_argument(
+        "--run", default="runs/latest", help="run folder: a path or s3://bucket/prefix"
+    )
+    where.add_argument("--track", help="track name or .npy path (default: WORLD_NAME)")
+    where.add_argument(
+        "--tracks",
+        nargs="+",
+        metavar="TRACK",
+        help="one track per worker (multi-config); 'generated:SEED' makes a procedural track",
+    )
+    where.add_argument("--race-type", choices=["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"])
+    where.add_argument("--workers", type=int, help="rollout workers (default: NUM_WORKERS)")
+    where.add_argument("--cars-per-worker", type=int, help="cars one worker simulates at once")
+    where.add_argument("--serial", action="store_true", help="run workers in this process (no Ray)")
+    where.add_argument("--address", help="Ray cluster address, e.g. auto (default: local Ray)")
+    where.add_argument("--device", default="auto", help="trainer device: auto, cpu or cuda")
+    where.add_argument("--seed", type=int, default=0)
+    stop = parser.add_argument_group("when to stop")
+    stop.add_argument("--iterations", type=int, help="training iterations to run")
+    stop.add_argument(
+        "--minutes", type=float, help="wall-clock budget (like the console's job duration)"
+    )
+    stop.add_argument(
+        "--until-lap", action="store_true", help="stop once an evaluation completes a lap"
+    )
+    resume = parser.add_argument_group("resume and pretrained start")
+    resume.add_argument("--resume", action="store_true", help="continue the run in --run")
+    resume.add_argument(
+        "--pretrained", metavar="RUN", help="start from another run's model (clone)"
+    )
+    resume.add_argument("--checkpoint", choices=["best", "last"], default="last")
+    parser.add_argument(
+        "--shared-trunk", action="store_true", help="share the conv trunk between policy and value"
+    )
+    parser.add_argument(
+        "--evaluate", action="store_true", help="evaluate the best model at the end"
+    )
+    parser.add_argument("--eval-trials", type=int, default=3)
+
+
+def build_config(args: argparse.Namespace):
+    """Read and validate every input before anything is written (errors say how to fix)."""
+    from slipstream.config import (
+        apply_overrides,
+        as_reward_function,
+        load_custom_files,
+        load_hyperparameters,
+        load_model_metadata,
+        load_world_yaml,
+        world_from_run_env,
+    )
+    from slipstream.config.world import WorldConfig
+    from slipstream.rollout.trainer import TrainConfig
+
+    if args.custom_files:
+        files = load_custom_files(args.custom_files, run_env=args.run_env)
+        metadata, hp, world = files.model_metadata, files.hyperparameters, files.world
+        reward_path = files.reward_function_path
+    else:
+        metadata = load_model_metadata(args.model_metadata)
+        hp = load_hyperparameters(args.hyperparameters)
+        reward_path = args.reward_function
+        if args.run_env:
+            world = world_from_run_env(args.run_env)
+        elif args.training_params:
+            world = load_world_yaml(args.training_params)
+        else:
+            world = WorldConfig()
+    if args.reward_function:
+        reward_path = args.reward_function
+    if args.model_metadata:
+        metadata = load_model_metadata(args.model_metadata)
+    if args.hyperparameters:
+        hp = load_hyperparameters(args.hyperparameters)
+    hp, world = apply_overrides(hp, world, args.set)
+    reward = as_reward_function(reward_path)
+    race_type = args.race_type or world.RACE_TYPE
+    world_keys = world.to_yaml_dict()
+    if race_type == "OBJECT_AVOIDANCE" and int(world.NUMBER_OF_OBSTACLES) == 0:
+        world_keys["NUMBER_OF_OBSTACLES"] = "6"  # DRfC's default for the race type
+    if race_type == "HEAD_TO_BOT" and int(world.NUMBER_OF_BOT_CARS) == 0:
+        world_keys["NUMBER_OF_BOT_CARS"] = "3"
+    track = args.track or world.track_name
+    workers = args.workers or int(world.NUM_WORKERS)
+    tracks = tuple(args.tracks or ())
+    if tracks and len(tracks) == 1:
+        track, tracks = tracks[0], ()
+    elif tracks and not args.workers:
+        workers = len(tracks)
+    return TrainConfig(
+        run=args.run,
+        model_metadata=metadata,
+        hyperparameters=hp,
+        reward_function=reward,
+        world=world_keys,
+        track=track,
+        worker_tracks=tracks,
+        race_type=race_type,
+        workers=workers,
+        cars_per_worker=args.cars_per_worker,
+        iterations=args.iterations,
+        minutes=args.minutes,
+        until_lap=args.until_lap,
+        eval_episodes=int(world.MIN_EVAL_TRIALS),
+        seed=args.seed,
+        device=args.device,
+        address=args.address,
+        serial=args.serial,
+        resume=args.resume,
+        pretrained=args.pretrained,
+        pretrained_checkpoint=args.checkpoint,
+        shared_trunk=args.shared_trunk,
+        best_model_metric=str(world.BEST_MODEL_METRIC),
+    )
+
+
+def check_inputs(config) -> None:
+    """Load every track and call the reward function once on a real params dict, as DeepRacer
+    does before any training starts."""
+    from slipstream.config import check_reward_function
+    from slipstream.env.core import DeepRacerCore
+
+    for track in {config.track, *config.worker_tracks}:
+        core = DeepRacerCore(
+            1,
+            track=track,
+            model_metadata=config.model_metadata,
+            reward_function=config.reward_function,
+            race_type=config.race_type,
+            world=config.world,
+        )
+        core.reset()
+        first = core.sim.step([0.0], [1.0])  # the prepare step
+        del first
+        from slipstream.sim.params import build_reward_params
+
+        result = core.sim.step([0.0], [1.0])
+        params = build_reward_params(result, core.track.length, core.waypoints)[0]
+        check_reward_function(config.reward_function, params)
+
+
+def run(args: argparse.Namespace) -> int:
+    from slipstream.config.errors import ConfigError
+    from slipstream.rollout.trainer import Trainer, TrainingError
+    from slipstream.tracks.track import TrackError
+
+    if args.minutes is None and args.iterations is None and not args.until_lap:
+        print(
+            "slipstream train: give --minutes, --iterations or --until-lap so training ends",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        config = build_config(args)
+        check_inputs(config)
+        if args.resume and not args.custom_files and not args.model_metadata:
+            config = _inputs_from_run(config)
+        trainer = Trainer(config)
+    except (ConfigError, TrackError, TrainingError, FileNotFoundError) as exc:
+        print(f"slipstream train: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Training {config.model_metadata.training_algorithm} "
+        f"({config.model_metadata.neural_network}, {config.model_metadata.action_space_type}) on "
+        f"{config.track} with {trainer.num_workers} worker(s) into {config.run}"
+    )
+    try:
+        reports = trainer.run()
+    except KeyboardInterrupt:
+        print("\nstopped: the last checkpoint is kept; continue with --resume", file=sys.stderr)
+        return 130
+    if reports:
+        last = reports[-1]
+        print(
+            f"done: {len(reports)} iterations, {last.total_steps:,} steps, last checkpoint {last.checkpoint}"
+        )
+    if args.evaluate:
+        return _final_evaluation(config, args.eval_trials)
+    return 0
+
+
+def _inputs_from_run(config):
+    """On --resume, use the inputs saved in the run folder (what the model was trained with)."""
+    from slipstream.config import load_reward_function, parse_model_metadata
+    from slipstream.runs import RunLayout, RunStorage
+
+    storage = RunStorage(config.run)
+    layout = RunLayout(storage)
+    import json
+
+    metadata = parse_model_metadata(json.loads(storage.read_text(layout.model_metadata)))
+    reward = config.reward_function
+    if storage.is_local and storage.exists(layout.reward_function):
+        reward = load_reward_function(Path(storage.path(layout.reward_function)))
+    return replace(config, model_metadata=metadata, reward_function=reward)
+
+
+def _final_evaluation(config, trials: int) -> int:
+    """Evaluate the best checkpoint from the start line and print completion and lap times."""
+    try:
+        from slipstream.evaluate import evaluate_run
+    except ImportError:
+        evaluate_run = None
+    if evaluate_run is not None:
+        summary = evaluate_run(config.run, track=config.track, trials=trials, checkpoint="best")
+        return 0 if summary is not None else 1
+    return _quick_evaluation(config, trials)
+
+
+def _quick_evaluation(config, trials: int) -> int:
+    from slipstream.rollout.worker import RolloutWorker, WorkerSpec
+    from slipstream.runs import CheckpointIndex, RunStorage, load_checkpoint
+
+    storage = RunStorage(config.run)
+    name = CheckpointIndex(storage).resolve("best")
+    state = load_checkpoint(storage, name)
+    worker = RolloutWorker(
+        WorkerSpec(
+            0,
+            config.track,
+            config.model_metadata.to_json_dict(),
+            config.reward_function,
+            dict(config.world),
+            config.race_type,
+            cars=1,
+            eval_cars=trials,
+        )
+    )
+    worker.set_weights(state["policy"], 0)
+    results = worker.evaluate(trials)
+    print(f"Evaluation of {name} on {config.track} ({trials} trials):")
+    for e in results:
+        lap = f"{e.end_time - e.start_time:6.2f} s" if e.progress >= 100 else "   -   "
+        print(f"  trial {e.trial}: {e.progress:5.1f}%  lap {lap}  {e.status}")
+    done = sum(e.progress >= 100 for e in results)
+    print(f"completed {done}/{trials} laps")
+    return 0
+
+
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")

@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 train: $(STAMP)
-	$(BIN)/slipstream train --run runs/default --minutes 15 --until-lap --evaluate
+	$(BIN)/slipstream train --run runs/default-$$(date +%Y%m%d-%H%M%S) --minutes 15 --until-lap --evaluate
 
 test: $(STAMP)
 	@if [ -d "$(SHARED_TRACKS)" ]; then export SLIPSTREAM_TRACKS="$(SHARED_TRACKS)"; fi; \

@@ -94,3 +94,87 @@ def reference_frame(
     native_img = native_img.reshape(h, ss, w, ss).mean(axis=(1, 3)).astype(np.float32)
     small = Image.fromarray(native_img, mode="F").resize(image, Image.BILINEAR)
     return np.clip(np.floor(np.asarray(small)), 0, 255).astype(np.uint8)
+
+
+def reference_box_layer(
+    poses,
+    boxes,
+    ss=4,
+    position=(0.14529, 0.0, 0.13033),
+    pitch=0.2618,
+    hfov=1.13,
+    image=(160, 120),
+    face_shade=(0.82, 0.62, 1.22),
+):
+    """Per pixel (N, H, W): coverage by boxes and mean box grey over the covered samples.
+
+    Ray-box slab test of `ss` x `ss` rays per image pixel (nearest hit wins), written out here
+    independently of the rasteriser in slipstream.render.camera_boxes.
+    """
+    w, h = image
+    f = (w / 2) / math.tan(hfov / 2)
+    offs = (np.arange(ss) + 0.5) / ss
+    u = (np.arange(w)[:, None] + offs[None, :]).ravel()
+    v = (np.arange(h)[:, None] + offs[None, :]).ravel()
+    uu, vv = np.meshgrid(u, v)
+    a = (uu - w / 2) / f
+    b = (vv - h / 2) / f
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    d = np.stack([cp - sp * b, -a, -sp - cp * b], axis=-1)  # car frame
+    n_cars = len(poses)
+    cover = np.zeros((n_cars, h, w))
+    shade_sum = np.zeros((n_cars, h, w))
+    for n in range(n_cars):
+        x, y, yaw = poses[n]
+        best_t = np.full(d.shape[:2], np.inf)
+        best_grey = np.zeros(d.shape[:2])
+        for k in range(boxes.num_boxes):
+            if not boxes.valid[n, k] or boxes.owner[n, k] == n:
+                continue
+            bx, by = boxes.centers[n, k]
+            byaw = boxes.yaw[n, k]
+            hl, hw = boxes.size[n, k, 0] / 2, boxes.size[n, k, 1] / 2
+            hh = boxes.size[n, k, 2]
+            # camera and rays in the box frame (world frame first)
+            cw = np.array(
+                [
+                    x + math.cos(yaw) * position[0] - math.sin(yaw) * position[1],
+                    y + math.sin(yaw) * position[0] + math.cos(yaw) * position[1],
+                ]
+            )
+            dw_x = math.cos(yaw) * d[..., 0] - math.sin(yaw) * d[..., 1]
+            dw_y = math.sin(yaw) * d[..., 0] + math.cos(yaw) * d[..., 1]
+            cb, sb = math.cos(byaw), math.sin(byaw)
+            ox = cb * (cw[0] - bx) + sb * (cw[1] - by)
+            oy = -sb * (cw[0] - bx) + cb * (cw[1] - by)
+            oz = position[2]
+            lx = cb * dw_x + sb * dw_y
+            ly = -sb * dw_x + cb * dw_y
+            lz = d[..., 2]
+            t_in = np.zeros(d.shape[:2])
+            t_out = np.full(d.shape[:2], np.inf)
+            face = np.full(d.shape[:2], -1)
+            for axis, (o, dd, lo, hi) in enumerate(
+                ((ox, lx, -hl, hl), (oy, ly, -hw, hw), (oz, lz, 0.0, hh))
+            ):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t1 = (lo - o) / dd
+                    t2 = (hi - o) / dd
+                near = np.minimum(t1, t2)
+                far = np.maximum(t1, t2)
+                par = dd == 0
+                inside = (o >= lo) & (o <= hi)
+                near = np.where(par, np.where(inside, -np.inf, np.inf), near)
+                far = np.where(par, np.where(inside, np.inf, -np.inf), far)
+                face = np.where(near > t_in, axis, face)
+                t_in = np.maximum(t_in, near)
+                t_out = np.minimum(t_out, far)
+            hit = (t_in <= t_out) & (face >= 0) & (t_in < best_t)
+            grey = np.minimum(boxes.shade[n, k] * np.array(face_shade)[np.maximum(face, 0)], 255)
+            best_t = np.where(hit, t_in, best_t)
+            best_grey = np.where(hit, grey, best_grey)
+        covered = np.isfinite(best_t)
+        cover[n] = covered.reshape(h, ss, w, ss).mean(axis=(1, 3))
+        shade_sum[n] = np.where(covered, best_grey, 0.0).reshape(h, ss, w, ss).sum(axis=(1, 3))
+    mean_grey = np.where(cover > 0, shade_sum / np.maximum(cover * ss * ss, 1e-9), 0.0)
+    return cover, mean_grey

@@ -82,7 +82,7 @@ def test_serial_training_writes_a_drfc_run_folder(tmp_path):
     assert [r.iteration for r in reports] == [0, 1]
     check_run_loads(run, 1, 2)
     index = json.loads((run / "model" / "deepracer_checkpoints.json").read_text())
-    assert index["last_checkpoint"]["name"] == "1_Step-%d.pt" % reports[0].total_steps
+    assert index["last_checkpoint"]["name"] == f"1_Step-{reports[0].total_steps}.pt"
     hp = json.loads((run / "ip" / "hyperparameters.json").read_text())
     assert hp["num_episodes_between_training"] == EPISODES
     log = (run / "logs" / "training" / "slipstream-sagemaker.log").read_text()

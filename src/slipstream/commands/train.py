@@ -40,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--race-type", choices=["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"])
     where.add_argument("--workers", type=int, help="rollout workers (default: NUM_WORKERS)")
     where.add_argument("--cars-per-worker", type=int, help="cars one worker simulates at once")
-    where.add_argument("--serial", action="store_true", help="run workers in this process (no Ray)")
+    where.add_argument(
+        "--serial", action="store_true",
+        help="run workers in this process (the default for one worker; more use Ray)",
+    )
     where.add_argument("--address", help="Ray cluster address, e.g. auto (default: local Ray)")
     where.add_argument("--device", default="auto", help="trainer device: auto, cpu or cuda")
     where.add_argument("--seed", type=int, default=0)
@@ -134,7 +137,7 @@ def build_config(args: argparse.Namespace):
         seed=args.seed,
         device=args.device,
         address=args.address,
-        serial=args.serial,
+        serial=args.serial or (workers == 1 and not args.address),
         resume=args.resume,
         pretrained=args.pretrained,
         pretrained_checkpoint=args.checkpoint,

@@ -167,3 +167,12 @@ def test_parse_generated_name():
     assert parse_generated_name("generated:0") == 0
     for text in ("generated:", "generated:-1", "generated:4x", "reInvent2019_track", "42"):
         assert parse_generated_name(text) is None
+
+
+def test_generated_names_load_through_the_registry():
+    from slipstream.tracks import load_track
+    from slipstream.tracks.generate import generate_track
+
+    track = load_track("generated:7")
+    assert np.array_equal(track.center, generate_track(7).center)
+    assert track.closed and abs(track.length - 25.0) < 0.5

@@ -13,38 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from slipstream.config.reward_function import REWARD_PARAMS_KEYS
 from slipstream.sim.simulator import StepResult
 from slipstream.tracks.track import Track
 
-REWARD_PARAM_KEYS = (
-    "all_wheels_on_track",
-    "x",
-    "y",
-    "heading",
-    "distance_from_center",
-    "projection_distance",
-    "is_left_of_center",
-    "progress",
-    "steps",
-    "speed",
-    "steering_angle",
-    "track_width",
-    "track_length",
-    "waypoints",
-    "closest_waypoints",
-    "is_reversed",
-    "is_offtrack",
-    "is_crashed",
-    "closest_objects",
-    "objects_location",
-    "objects_left_of_center",
-    "objects_speed",
-    "objects_heading",
-    "objects_distance_from_center",
-    "objects_distance",
-    "object_in_camera",
-    "sim_time",
-)
+REWARD_PARAM_KEYS = REWARD_PARAMS_KEYS
 
 
 class WaypointLists:

@@ -54,9 +54,19 @@ def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
 def load_track(
     name_or_path: str | os.PathLike | Track = DEFAULT_TRACK, reverse: bool = False
 ) -> Track:
-    """Load a track by name (built-in or SLIPSTREAM_TRACKS) or by path, optionally reversed."""
+    """Load a track by name (built-in or SLIPSTREAM_TRACKS), by path, or `generated:<seed>` (a
+    procedural 25 m loop, 1.07 m wide), optionally reversed."""
+    generated_seed = None
+    if isinstance(name_or_path, str):
+        from slipstream.tracks.generate import parse_generated_name
+
+        generated_seed = parse_generated_name(name_or_path)
     if isinstance(name_or_path, Track):
         track = name_or_path
+    elif generated_seed is not None:
+        from slipstream.tracks.generate import generate_track
+
+        track = generate_track(generated_seed)
     else:
         path = resolve_track_path(name_or_path)
         try:

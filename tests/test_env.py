@@ -100,3 +100,31 @@ def test_object_avoidance_and_bots_fill_object_params():
     _, _, _, _, info = env.step(2)
     params = info["reward_params"]
     assert len(params["objects_location"]) == 2 and params["objects_speed"] == [0.2, 0.2]
+
+
+def test_domain_randomization_is_seeded_per_episode():
+    world = {"ENABLE_DOMAIN_RANDOMIZATION": "True"}
+    a = DeepRacerEnv(track=TRACK, world=world)
+    b = DeepRacerEnv(track=TRACK, world=world)
+    plain = DeepRacerEnv(track=TRACK)
+    oa, _ = a.reset(seed=4)
+    ob, _ = b.reset(seed=4)
+    op, _ = plain.reset(seed=4)
+    assert np.array_equal(oa["FRONT_FACING_CAMERA"], ob["FRONT_FACING_CAMERA"])
+    assert not np.array_equal(oa["FRONT_FACING_CAMERA"], op["FRONT_FACING_CAMERA"])
+    again, _ = a.reset()
+    assert not np.array_equal(again["FRONT_FACING_CAMERA"], oa["FRONT_FACING_CAMERA"])
+
+
+def test_stereo_and_lidar_observations():
+    metadata = {
+        "action_space": [{"steering_angle": 0, "speed": 1}, {"steering_angle": 30, "speed": 1}],
+        "sensor": ["STEREO_CAMERAS", "LIDAR"],
+        "version": "5",
+    }
+    env = DeepRacerEnv(track=TRACK, model_metadata=metadata, race_type="HEAD_TO_BOT")
+    obs, _ = env.reset(seed=0)
+    assert obs["STEREO_CAMERAS"].shape == (120, 160, 2)
+    assert obs["LIDAR"].shape == (64,) and obs["LIDAR"].dtype == np.float32
+    assert np.all((obs["LIDAR"] >= 0.15) & (obs["LIDAR"] <= 1.0))
+    assert env.observation_space.contains(obs)

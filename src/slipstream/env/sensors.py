@@ -7,6 +7,7 @@ import numpy as np
 from slipstream.config.model_metadata import LidarConfig, ModelMetadata
 from slipstream.render.boxes import BoxSet
 from slipstream.render.camera import CameraSpec, object_in_camera, render_cameras, render_stereo
+from slipstream.render.randomization import sample_luts
 from slipstream.render.texture import TrackTexture
 from slipstream.sim.simulator import Simulator
 from slipstream.tracks.track import Track
@@ -26,9 +27,20 @@ class SensorSuite:
         self.domain_randomization = domain_randomization
         self.rngs: list[np.random.Generator] = []
         self._last: dict[str, np.ndarray] | None = None
+        self._luts: np.ndarray | None = None
 
     def seed(self, seeds: list[int]) -> None:
         self.rngs = [np.random.default_rng([s, 7]) for s in seeds]
+        self._luts = None
+
+    def new_episodes(self, cars: np.ndarray) -> None:
+        """ENABLE_DOMAIN_RANDOMIZATION: new colours and brightness for each new episode."""
+        if not self.domain_randomization:
+            return
+        if self._luts is None:
+            self._luts = np.tile(np.arange(256, dtype=np.uint8), (len(self.rngs), 1))
+        for i in cars.tolist():
+            self._luts[i] = sample_luts(self.rngs[i], 1, self.texture.colours)[0]
 
     @property
     def spaces(self):  # pragma: no cover - the env builds spaces from the metadata
@@ -61,23 +73,26 @@ class SensorSuite:
         if mask is not None and self._last is not None:
             rows = np.flatnonzero(mask)
             sub_boxes = None if boxes is None else _rows(boxes, rows)
-            fresh = self._render(poses[rows], sub_boxes)
+            fresh = self._render(poses[rows], sub_boxes, rows)
             obs = {k: v.copy() for k, v in self._last.items()}
             for k, v in fresh.items():
                 obs[k][rows] = v
         else:
-            obs = self._render(poses, boxes)
+            obs = self._render(poses, boxes, np.arange(len(poses)))
         self._last = obs
         return obs
 
-    def _render(self, poses: np.ndarray, boxes: BoxSet | None) -> dict[str, np.ndarray]:
+    def _render(
+        self, poses: np.ndarray, boxes: BoxSet | None, rows: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        lut = None if self._luts is None else self._luts[rows]
         obs: dict[str, np.ndarray] = {}
         for name in self.sensors:
             if name in ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "observation"):
-                img = render_cameras(self.texture, poses, self.camera_spec, boxes)
+                img = render_cameras(self.texture, poses, self.camera_spec, boxes, lut=lut)
                 obs[name] = img[..., None]
             elif name == "STEREO_CAMERAS":
-                obs[name] = render_stereo(self.texture, poses, self.camera_spec, boxes)
+                obs[name] = render_stereo(self.texture, poses, self.camera_spec, boxes, lut)
             else:
                 obs[name] = self._lidar(name, poses, boxes)
         return obs

@@ -5,20 +5,22 @@ frame (x forward, y left, z up), pitched 0.2618 rad down, 1.13 rad horizontal fi
 square pixels. DeepRacer renders 640x480 and resizes to 160x120 with PIL's bilinear filter (a
 triangle of +-4 native pixels when shrinking 4x), then converts to grey Y (truncated to uint8).
 
-How it is rendered fast: the ground is flat and the camera is rigid on the car, so every pixel's
-ray meets the ground at a fixed point of the car frame. `ray_table` works that out once per
-(CameraSpec, lateral offset, texture resolution): for each 160x120 pixel it traces the 8x8
-native rays under the bilinear filter's footprint and replaces them by 1..`max_ground_taps`
-texture samples ("taps") at the footprint's centre, spread along its long axis, each read from
-the texture's mip level whose texel matches the footprint (`TrackTexture.grey_levels`). Per step
-a tap only needs a rotation and translation by the car's pose and one texel read. Pixels above
-the horizon show a sky gradient and a distant background band whose skyline depends on the
-world azimuth (so turning the car moves it). Boxes (`BoxSet`) are ray-cast with a slab test,
-only inside each box's projected screen rectangle, nearest hit wins; pixels on box edges are
-supersampled 2x2.
+How it is rendered fast (`camera_table.py`, `camera_kernels.py`): the ground is flat and the
+camera is rigid on the car, so every pixel's ray meets the ground at a fixed point of the car
+frame. `ray_table` works out once per (CameraSpec, lateral offset, texture resolution) each
+pixel's ground footprint under the bilinear filter (8x8 native rays) and replaces it by
+1..`max_ground_taps` texture samples along its long axis, each read from the mip level whose
+texel matches (`TrackTexture.grey_levels`, pre-smoothed); rows near the car, where a texel spans
+several pixels, are interpolated bilinearly. Along an image row the samples are affine in the
+column, so per car and step the kernel only rotates/translates each row's start and step and
+reads texels. Above the horizon: a sky gradient and a distant background band whose skyline
+depends on the world azimuth (it moves when the car turns). Boxes (`BoxSet`, `camera_boxes.py`)
+are drawn as solid boxes by a z-buffered scanline rasteriser with anti-aliased edges; the
+nearest surface along each sample ray wins, as with a ray-box slab test.
 
-The kernel is compiled with numba (cache=True, single-threaded); the first call in a fresh
-environment compiles it (seconds), later processes load it from the cache.
+Kernels are compiled with numba (cache=True, single-threaded): the first call in a fresh
+environment compiles them (about 7 s), later processes load them from the cache (< 0.1 s).
+Measured on one core (NUMBA_NUM_THREADS=1): 64 cars ~3 ms per call without boxes.
 """
 
 from __future__ import annotations

@@ -89,6 +89,8 @@ def box_kernel(
         [[-1, 1, 1, -1], [1, -1, -1, 1], [1, 1, 1, 1], [-1, -1, -1, -1], [-1, -1, 1, 1]]
     )
     face_top = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]])
+    row_lo = np.full(height, width, dtype=np.int64)  # columns touched per pixel row
+    row_hi = np.full(height, -1, dtype=np.int64)
     cxs = np.empty(4)
     cys = np.empty(4)
     czs = np.empty(4)
@@ -106,8 +108,6 @@ def box_kernel(
         s = np.sin(yaw)
         r_lo = height
         r_hi = -1
-        c_lo = width
-        c_hi = -1
         for k in range(k_boxes):
             if not box_valid[n, k] or box_owner[n, k] == n:
                 continue
@@ -190,8 +190,6 @@ def box_kernel(
                 i1 = min(int(np.floor(vmax)), height - 1)
                 r_lo = min(r_lo, i0)
                 r_hi = max(r_hi, i1)
-                c_lo = min(c_lo, max(int(np.floor(umin)), 0))
-                c_hi = min(max(c_hi, int(np.floor(umax))), width - 1)
                 for i in range(i0, i1 + 1):
                     for q in range(sub):
                         vs = i + (q + 0.5) / sub
@@ -211,10 +209,17 @@ def box_kernel(
                         u_right = min(u_right, float(width))
                         row_base = (i * sub + q) * width
                         inv_row = inv_0 + inv_v * vs
-                        for j in range(int(np.floor(u_left)), min(int(np.ceil(u_right)), width)):
-                            cov = min(u_right, j + 1.0) - max(u_left, float(j))
-                            if cov <= 0.0:
-                                continue
+                        j_first = int(np.floor(u_left))
+                        j_end = min(int(np.ceil(u_right)), width)
+                        row_lo[i] = min(row_lo[i], j_first)
+                        row_hi[i] = max(row_hi[i], j_end - 1)
+                        for j in range(j_first, j_end):
+                            if j == j_first or j == j_end - 1:
+                                cov = min(u_right, j + 1.0) - max(u_left, float(j))
+                                if cov <= 0.0:
+                                    continue
+                            else:
+                                cov = 1.0
                             inv_t = inv_row + inv_u * (j + 0.5)
                             b = row_base + j
                             if stamp[b] != cur:
@@ -235,7 +240,7 @@ def box_kernel(
         if r_hi < 0:
             continue
         for i in range(r_lo, r_hi + 1):
-            for j in range(c_lo, c_hi + 1):
+            for j in range(max(row_lo[i], 0), min(row_hi[i], width - 1) + 1):
                 p = i * width + j
                 ground = float(out[n, p])
                 total = 0.0
@@ -247,6 +252,7 @@ def box_kernel(
                             total += shaded[b] / cov - ground
                         else:
                             total += shaded[b] - cov * ground
-                value = ground + total / sub
                 if total != 0.0:
-                    out[n, p] = max(0, min(255, int(value)))
+                    out[n, p] = max(0, min(255, int(ground + total / sub)))
+            row_lo[i] = width
+            row_hi[i] = -1

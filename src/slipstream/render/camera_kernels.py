@@ -84,6 +84,7 @@ def ground_kernel(
     for lv in range(n_levels):
         inv_texel[lv] = 1.0 / (resolution * 2.0**lv)
     taps_max = run_x0.shape[1]
+    acc = np.zeros(max(width, 1), dtype=np.int64)
     fx0 = np.empty(taps_max, dtype=np.int64)
     fy0 = np.empty(taps_max, dtype=np.int64)
     fdx = np.empty(taps_max, dtype=np.int64)
@@ -224,13 +225,26 @@ def ground_kernel(
                     tb = np.int64(tex[np.uint64((fy >> 16) * cols + (fx >> 16))])
                     dst[np.uint64(j)] = (ta + tb) >> 1
             else:
+                # 3+ taps (far, elongated footprints): one pass per tap into a row sum
                 for j in range(j0, j1):
-                    total = 0
-                    for k in range(taps):
-                        fx = min(max(fx0[k] + j * fdx[k], 0), xmax)
-                        fy = min(max(fy0[k] + j * fdy[k], 0), ymax)
-                        total += np.int64(tex[np.uint64((fy >> 16) * cols + (fx >> 16))])
-                    dst[np.uint64(j)] = total // taps
+                    acc[j] = 0
+                for k in range(taps):
+                    x0 = fx0[k]
+                    y0 = fy0[k]
+                    dx = fdx[k]
+                    dy = fdy[k]
+                    if inside:
+                        for j in range(j0, j1):
+                            fx = x0 + j * dx
+                            fy = y0 + j * dy
+                            acc[j] += tex[np.uint64((fy >> 16) * cols + (fx >> 16))]
+                    else:
+                        for j in range(j0, j1):
+                            fx = min(max(x0 + j * dx, 0), xmax)
+                            fy = min(max(y0 + j * dy, 0), ymax)
+                            acc[j] += tex[np.uint64((fy >> 16) * cols + (fx >> 16))]
+                for j in range(j0, j1):
+                    dst[np.uint64(j)] = acc[j] // taps
 
 
 @numba.njit(cache=True, fastmath=False)

@@ -168,7 +168,7 @@ def _levels(
 ) -> np.ndarray:
     """Mip level per pixel for `n_taps` taps spread over footprints of variances lam1 >= lam2."""
     n = np.maximum(n_taps, 1)
-    per_tap_var = np.sqrt(np.maximum(lam1 / n**2, lam2) * lam2)
+    per_tap_var = np.sqrt(np.maximum(lam1 / n**2, lam2) * lam2)  # geometric mean of the axes
     size = np.sqrt(12.0 * per_tap_var)
     level = np.floor(np.log2(np.maximum(size, 1e-9) / resolution) + 0.5 + spec.mip_bias)
     return np.clip(level, 0, num_levels - 1).astype(np.int64)

@@ -276,18 +276,13 @@ def _rasterise(
     draw = ImageDraw.Draw(canvas)
 
     def px(points: np.ndarray) -> list[tuple[float, float]]:
-        p = (np.asarray(points, dtype=np.float64) - lo) * scale
+        p = (np.asarray(points, dtype=np.float64) - lo) * scale - 0.5  # PIL: pixel i centred at i
         return [(float(a), float(b)) for a, b in p]
 
     shell, hole = track.road_polygon
     draw.polygon(px(shell), fill=fills["road"])
     if hole is not None:
         draw.polygon(px(hole), fill=fills["grass"])
-    if markings.start_width > 0:
-        ends = np.array([track.inner_opposite[0], track.outer_opposite[0]])
-        draw.line(
-            px(ends), fill=fills["start_line"], width=max(1, round(markings.start_width * scale))
-        )
     if markings.centre_width > 0 and markings.dash_length > 0:
         period = markings.dash_length + markings.dash_gap
         dash_px = max(1, round(markings.centre_width * scale))
@@ -295,6 +290,11 @@ def _rasterise(
             s1 = min(s0 + markings.dash_length, track.length)
             xy, _ = track.point_at(np.append(np.arange(s0, s1, 0.02), s1))
             draw.line(px(xy), fill=fills["centre_line"], width=dash_px)
+    if markings.start_width > 0:
+        ends = np.array([track.inner_opposite[0], track.outer_opposite[0]])
+        draw.line(
+            px(ends), fill=fills["start_line"], width=max(1, round(markings.start_width * scale))
+        )
     if markings.border_width > 0:
         for border in (track.inner, track.outer):
             line = _inset_border(track, border, 0.5 * markings.border_width)

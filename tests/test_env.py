@@ -128,3 +128,15 @@ def test_stereo_and_lidar_observations():
     assert obs["LIDAR"].shape == (64,) and obs["LIDAR"].dtype == np.float32
     assert np.all((obs["LIDAR"] >= 0.15) & (obs["LIDAR"] <= 1.0))
     assert env.observation_space.contains(obs)
+
+
+def test_object_in_camera_for_a_box_ahead():
+    world = {"NUMBER_OF_OBSTACLES": 1, "OBJECT_POSITIONS": ["0.1,1"]}
+    env = DeepRacerEnv(track=TRACK, race_type="OBJECT_AVOIDANCE", world=world)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(2)
+    params = info["reward_params"]
+    # the box sits 10 % of the lap (2.3 m) ahead on the inner lane: in view, and next
+    assert params["object_in_camera"] is True
+    assert params["closest_objects"] == [0, 0]
+    assert params["objects_distance"][0] == pytest.approx(0.1 * params["track_length"], abs=0.05)

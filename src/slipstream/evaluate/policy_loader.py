@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 
 
 class Policy(Protocol):
-    """What evaluation needs of a policy (`PolicyActor`, `OnnxPolicy`, scripted drivers)."""
+    """What evaluation needs of a policy (`PolicyActor`, `OnnxPolicy`, scripted drivers).
+
+    A policy that drives from the simulator's state rather than its observations (a scripted
+    driver) may also define ``attach(core, cars)``: evaluation calls it once with the
+    `DeepRacerCore` and the indices of the cars whose observation rows `act` will get.
+    """
 
     def act(self, obs: Mapping[str, np.ndarray], deterministic: bool) -> np.ndarray: ...
 

@@ -186,3 +186,81 @@ class Mp4Writer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+CAMERA_KEYS = ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "STEREO_CAMERAS", "observation")
+
+
+def camera_image(obs, car: int) -> np.ndarray:
+    """Car `car`'s camera image from an observation dict ((120, 160) grey; left eye of stereo)."""
+    for key in CAMERA_KEYS:
+        if key in obs:
+            return np.asarray(obs[key][car])[..., 0]
+    return np.zeros((120, 160), dtype=np.uint8)
+
+
+def action_text(action) -> str:
+    """``3`` (discrete) or ``[12.5 1.80]`` (continuous steering deg, speed m/s)."""
+    a = np.asarray(action)
+    if a.ndim == 0:
+        return str(int(a))
+    return f"[{float(a[0]):.1f} {float(a[1]):.2f}]"
+
+
+def step_lines(title: str, result, car: int, action, status: str) -> tuple[str, ...]:
+    """Overlay lines of one car at one step."""
+    return (
+        title,
+        f"time     {float(result.sim_time[car]) + 1.0 / FPS:7.2f} s",
+        f"progress {float(result.progress[car]):7.1f} %",
+        f"speed    {float(result.speed[car]):7.2f} m/s",
+        f"steering {float(result.steering_deg[car]):+7.1f} deg",
+        f"action   {action_text(action)}",
+        f"resets   {int(result.reset_count[car])}   {status}",
+    )
+
+
+class TrialVideos:
+    """One MP4 per evaluation trial (or one for a continuous evaluation), fed by
+    `run_episodes`' step hook: ``RUN/videos/evaluation-<ts>-trial-<k>.mp4``."""
+
+    def __init__(self, core, layout, timestamp: str, continuous: bool) -> None:
+        self.core = core
+        self.layout = layout
+        self.timestamp = timestamp
+        self.continuous = continuous
+        self.writers: dict[int, Mp4Writer] = {}
+        self.keys: list[str] = []
+        self.font = _font()
+
+    def key(self, car: int) -> str:
+        name = f"evaluation-{self.timestamp}"
+        if not self.continuous:
+            name += f"-trial-{car + 1}"
+        return f"{self.layout.videos_dir}/{name}.mp4"
+
+    def on_step(self, step, actions: np.ndarray, cars: np.ndarray) -> None:
+        core = self.core
+        state = core.sim.state
+        poses = np.stack([state.x, state.y, state.yaw], axis=1)
+        boxes = core.sensors.boxes(core.sim)
+        r = step.result
+        for car in cars.tolist():
+            writer = self.writers.get(car)
+            if writer is None:
+                writer = self.writers[car] = Mp4Writer(
+                    self.layout.storage, self.key(car), VIEW_SIZE
+                )
+                self.keys.append(self.key(car))
+            view = follow_view(core.sensors.texture, poses[car : car + 1], world_boxes(boxes, car), 0)
+            title = "lap" if self.continuous else f"trial {car + 1}"
+            if self.continuous:
+                title += f" {int(r.lap_count[car]) + (0 if r.terminated[car] else 1)}"
+            lines = step_lines(title, r, car, actions[car], step.status[car])
+            writer.add(compose_view(view, camera_image(step.obs, car), ViewText(lines), self.font))
+            if r.terminated[car] or r.truncated[car]:
+                writer.close()
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()

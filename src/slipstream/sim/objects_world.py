@@ -27,7 +27,12 @@ from slipstream.sim.bots import (
     update_lane_changes,
 )
 from slipstream.sim.car import CarParams, CarState
-from slipstream.sim.collision import bots_hitting_car_ahead, crash_counts, crash_matrix
+from slipstream.sim.collision import (
+    bots_hitting_car_ahead,
+    crash_counts,
+    crash_matrix,
+    rectangle_corners,
+)
 from slipstream.sim.object_params import object_reward_quantities
 from slipstream.sim.objects import (
     INNER_LANE,
@@ -296,12 +301,14 @@ class ObjectWorld:
                 out[key][sel] = value
         nxt = out["closest_objects"][:, 1]
         if object_in_camera is not None:
-            car_xy = result.front
             heading = np.radians(result.heading_deg)
-            poses = np.column_stack([car_xy, heading])
-            out["object_in_camera"] = object_in_camera(
-                poses, objs.poses[np.arange(self.num_cars), nxt, :2]
-            )
+            ahead = self.car.front_point_x * np.column_stack([np.cos(heading), np.sin(heading)])
+            poses = np.column_stack([result.front - ahead, heading])  # base_link poses
+            rows = np.arange(self.num_cars)
+            corners = rectangle_corners(
+                objs.poses[rows, nxt], objs.lengths[rows, nxt], objs.widths[rows, nxt]
+            )  # (N, 4, 2): the next object's footprint intersects the frustum
+            out["object_in_camera"] = object_in_camera(poses, corners).any(axis=1)
         else:
             out["object_in_camera"] = np.zeros(self.num_cars, dtype=bool)
         return out

@@ -254,3 +254,48 @@ def test_continuous_laps_and_penalty_resets(reinvent):
     assert statuses.count("pause") == 30  # 2.0 s penalty at 15 steps/s
     assert statuses.count("lap_complete") == 2 and r.terminated[0]
     assert r.reset_count[0] == 1 and r.lap_count[0] == 2
+
+
+def obstacle_sim(track, **cfg):
+    from slipstream.sim.objects import ObstacleConfig
+    from slipstream.sim.objects_world import WorldObjectsConfig
+
+    objects = WorldObjectsConfig(obstacles=ObstacleConfig(object_positions=((0.1, 1),)))
+    return Simulator(track, 1, SimConfig(change_start_position=False, objects=objects, **cfg))
+
+
+def test_a_car_driving_into_a_box_ends_crashed(reinvent):
+    sim = obstacle_sim(reinvent)
+    sim.reset()
+    box = sim.objects.obstacles.poses[0, 0]
+    results = run(sim, lambda s: pure_pursuit_steering(s.track, s.state), 1.0, 400)
+    last = results[-1]
+    assert ep.STATUS_NAMES[last.status[0]] == "crashed" and last.terminated[0]
+    assert last.is_crashed[0]
+    # the car stopped at the box: its front is within half a box length + the front overhang
+    gap = np.linalg.norm(last.front[0] - box[:2])
+    assert gap < 0.5 / 2 + 0.3
+    assert sim.objects.crash_counter[0] == 1
+
+
+def test_crash_with_resets_restarts_behind_the_box_on_the_other_lane(reinvent):
+    sim = obstacle_sim(reinvent, number_of_resets=3, collision_penalty=5.0, training=False)
+    sim.reset()
+    dist = sim.objects.obstacles.dists[0, 0]
+    statuses = []
+    for _ in range(400):
+        r = sim.step(pure_pursuit_steering(sim.track, sim.state), np.array([1.0]))
+        statuses.append(ep.STATUS_NAMES[r.status[0]])
+        if statuses[-1] == "crashed":
+            break
+    assert statuses[-1] == "crashed" and not r.terminated[0]
+    # held for the 5 s penalty, 1 m behind the box, on the outer lane (the box is on the inner)
+    expected = reinvent.lane_point_at(np.array([dist - 1.0]), -1.0)[0]
+    assert [sim.state.x[0], sim.state.y[0]] == pytest.approx(expected.tolist(), abs=0.05)
+    pauses = 0
+    while True:
+        r = sim.step(np.zeros(1), np.ones(1))
+        if ep.STATUS_NAMES[r.status[0]] != "pause":
+            break
+        pauses += 1
+    assert pauses == 75  # 5.0 s at 15 steps/s

@@ -113,6 +113,11 @@ def build_config(args: argparse.Namespace):
         world_keys["NUMBER_OF_OBSTACLES"] = "6"  # DRfC's default for the race type
     if race_type == "HEAD_TO_BOT" and int(world.NUMBER_OF_BOT_CARS) == 0:
         world_keys["NUMBER_OF_BOT_CARS"] = "3"
+    pretrained, pretrained_checkpoint = args.pretrained, args.checkpoint
+    if not pretrained and hp.pretrained_s3_bucket and hp.pretrained_s3_prefix:
+        # the SageMaker names DRfC uses for clone / incremental training
+        pretrained = f"s3://{hp.pretrained_s3_bucket}/{hp.pretrained_s3_prefix}"
+        pretrained_checkpoint = hp.pretrained_checkpoint
     track = args.track or world.track_name
     workers = args.workers or int(world.NUM_WORKERS)
     tracks = tuple(args.tracks or ())
@@ -140,8 +145,8 @@ def build_config(args: argparse.Namespace):
         address=args.address,
         serial=args.serial or (workers == 1 and not args.address),
         resume=args.resume,
-        pretrained=args.pretrained,
-        pretrained_checkpoint=args.checkpoint,
+        pretrained=pretrained,
+        pretrained_checkpoint=pretrained_checkpoint,
         shared_trunk=args.shared_trunk,
         best_model_metric=str(world.BEST_MODEL_METRIC),
     )

@@ -1,0 +1,52 @@
+"""`slipstream train` from the command line: inputs checked before anything is written."""
+
+from __future__ import annotations
+
+import json
+
+from slipstream.cli import main
+
+SMALL = [
+    "--set",
+    "num_episodes_between_training=2",
+    "--set",
+    "num_epochs=1",
+    "--track",
+    "slipstream_oval",
+]
+
+
+def test_train_one_iteration_from_the_cli(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--run", str(run), "--iterations", "1", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "iteration   0" in out and "done: 1 iterations" in out
+    assert json.loads((run / "ip" / "hyperparameters.json").read_text())["num_epochs"] == 1
+    assert (run / "training-simtrace" / "0-iteration.csv").exists()
+    # running again into the same folder refuses and changes nothing
+    before = sorted(p.name for p in (run / "model").iterdir())
+    assert main(["train", "--run", str(run), "--iterations", "1", *SMALL]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / "model").iterdir()) == before
+
+
+def test_a_reward_function_that_raises_stops_before_training(tmp_path, capsys):
+    rf = tmp_path / "reward_function.py"
+    rf.write_text("def reward_function(params):\n    return params['speed'] / 0\n")
+    run = tmp_path / "run"
+    code = main(
+        ["train", "--run", str(run), "--iterations", "1", "--reward-function", str(rf), *SMALL]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "reward_function.py" in err and "line 2" in err and "ZeroDivisionError" in err
+    assert not run.exists()
+
+
+def test_unknown_track_and_bad_override_are_reported(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--run", run, "--iterations", "1", "--track", "nowhere"]) == 2
+    assert "unknown track 'nowhere'" in capsys.readouterr().err
+    assert main(["train", "--run", run, "--iterations", "1", "--set", "learning_rate=1"]) == 2
+    assert "learning_rate" in capsys.readouterr().err
+    assert main(["train", "--run", run]) == 2  # no stop condition

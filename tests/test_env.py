@@ -140,3 +140,15 @@ def test_object_in_camera_for_a_box_ahead():
     assert params["object_in_camera"] is True
     assert params["closest_objects"] == [0, 0]
     assert params["objects_distance"][0] == pytest.approx(0.1 * params["track_length"], abs=0.05)
+
+
+def test_race_types_bring_drfc_default_object_counts():
+    from slipstream.config.world import WorldConfig
+
+    world = WorldConfig().to_yaml_dict()  # holds NUMBER_OF_OBSTACLES '0' like a DRfC YAML
+    env = DeepRacerEnv(track=TRACK, race_type="OBJECT_AVOIDANCE", world=world)
+    env.reset(seed=0)
+    assert len(env.step(2)[4]["reward_params"]["objects_location"]) == 6
+    env = DeepRacerEnv(track=TRACK, race_type="HEAD_TO_BOT", world=world)
+    env.reset(seed=0)
+    assert len(env.step(2)[4]["reward_params"]["objects_location"]) == 3

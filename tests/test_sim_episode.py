@@ -248,11 +248,15 @@ def test_continuous_laps_and_penalty_resets(reinvent):
             steer = np.array([0.0])  # straight on at a bend: off once
         r = sim.step(steer, np.array([1.5]))
         statuses.append(ep.STATUS_NAMES[r.status[0]])
+        if statuses[-1] == "off_track":
+            assert r.pause_duration[0] == 2.0  # the rule's row shows the whole penalty
         if r.terminated[0]:
             break
     assert statuses.count("off_track") == 1
     assert statuses.count("pause") == 30  # 2.0 s penalty at 15 steps/s
-    assert statuses.count("lap_complete") == 2 and r.terminated[0]
+    # the first lap is counted but only the last one fires the lap rule (continuous evaluation)
+    assert statuses.count("lap_complete") == 1 and statuses[-1] == "lap_complete"
+    assert r.terminated[0]
     assert r.reset_count[0] == 1 and r.lap_count[0] == 2
 
 

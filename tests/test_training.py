@@ -143,3 +143,11 @@ def test_continuous_ppo_and_sac_train_one_iteration(tmp_path):
         reports = Trainer(cfg, echo=None).run()
         assert reports[0].samples > 0
         assert np.isfinite(reports[0].mean_progress)
+        # simtrace writes continuous actions as "[steer speed]" in degrees and m/s
+        rows = (tmp_path / name / "training-simtrace" / "0-iteration.csv").read_text().splitlines()
+        header = rows[0].split(",")
+        first = dict(zip(header, rows[1].split(","), strict=True))
+        steer, speed = (float(x) for x in first["action"].strip("[]").split())
+        assert (steer, speed) == (float(first["steer"]), float(first["throttle"]))
+        assert 1.0 <= speed <= 2.0 and -30.0 <= steer <= 30.0
+        assert float(first["tstamp"]) == pytest.approx(1 / 15)

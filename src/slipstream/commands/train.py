@@ -109,10 +109,6 @@ def build_config(args: argparse.Namespace):
     reward = as_reward_function(reward_path)
     race_type = args.race_type or world.RACE_TYPE
     world_keys = world.to_yaml_dict()
-    if race_type == "OBJECT_AVOIDANCE" and int(world.NUMBER_OF_OBSTACLES) == 0:
-        world_keys["NUMBER_OF_OBSTACLES"] = "6"  # DRfC's default for the race type
-    if race_type == "HEAD_TO_BOT" and int(world.NUMBER_OF_BOT_CARS) == 0:
-        world_keys["NUMBER_OF_BOT_CARS"] = "3"
     pretrained, pretrained_checkpoint = args.pretrained, args.checkpoint
     if not pretrained and hp.pretrained_s3_bucket and hp.pretrained_s3_prefix:
         # the SageMaker names DRfC uses for clone / incremental training

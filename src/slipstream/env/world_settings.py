@@ -1,7 +1,8 @@
 """RoboMaker world settings (YAML keys) and race type -> the simulator's `SimConfig`.
 
 Defaults are DeepRacer's, which differ between training and evaluation jobs (DEEPRACER.md 6).
-A race type with objects but no count given gets DRfC's defaults (6 obstacles, 3 bot cars).
+A race type with objects but a count of 0 (or none) gets DRfC's defaults (6 obstacles, 3 bot
+cars); obstacles and bot cars otherwise follow their counts whatever the race type, as in DeepRacer.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def sim_config_from_world(
         return parse(world[key], key, WorldConfigError) if key in world else default
 
     world = dict(world)
-    if race_type == "OBJECT_AVOIDANCE":
-        world.setdefault("NUMBER_OF_OBSTACLES", DRFC_DEFAULT_OBSTACLES)
-    if race_type == "HEAD_TO_BOT":
-        world.setdefault("NUMBER_OF_BOT_CARS", DRFC_DEFAULT_BOT_CARS)
+    if race_type == "OBJECT_AVOIDANCE" and not get("NUMBER_OF_OBSTACLES", parse_int, 0):
+        if not world.get("OBJECT_POSITIONS"):
+            world["NUMBER_OF_OBSTACLES"] = DRFC_DEFAULT_OBSTACLES
+    if race_type == "HEAD_TO_BOT" and not get("NUMBER_OF_BOT_CARS", parse_int, 0):
+        world["NUMBER_OF_BOT_CARS"] = DRFC_DEFAULT_BOT_CARS
     objects: WorldObjectsConfig = objects_config_from_world(world, training)
     return SimConfig(
         change_start_position=get("CHANGE_START_POSITION", parse_bool, training),

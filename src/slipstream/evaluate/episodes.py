@@ -22,7 +22,7 @@ first one it is ``tstamp(lap row) - tstamp(previous lap row)``.
 
 Continuous laps. DeepRacer's lap rule only ends a continuous episode at the last lap, so the step
 that completes an earlier lap has status ``in_progress`` (the simulator reports
-``lap_complete``; it is relabelled here) and its metrics entry says "In progress". A continuous
+``in_progress``, as DeepRacer does) and its metrics entry says "In progress". A continuous
 episode that ends before its last lap is finished gets no metrics entry for that lap (DeepRacer
 appends entries only when a lap completes); the record is kept with ``recorded=False`` so it can
 still be shown.
@@ -164,12 +164,12 @@ def episode_trace(
         raise ValueError("an evaluation episode has at least its prepare step")
     tstamp = start_time + np.asarray(steps.sim_time, dtype=np.float64) + dt
     names = np.array([ep.STATUS_NAMES[s] for s in status], dtype=object)
-    lap_rows = np.flatnonzero(status == ep.LAP_COMPLETE)
+    # rows where a lap was completed (the simulator reports intermediate laps of a continuous
+    # evaluation as in_progress, as DeepRacer does, and counts them in lap_count)
+    lap_count = np.asarray(steps.lap_count)
+    lap_rows = np.flatnonzero(np.diff(np.concatenate([[0], lap_count])) > 0)
     if continuous:
         last = n - 1
-        final_lap_done = bool(steps.done[last]) and status[last] == ep.LAP_COMPLETE
-        intermediate = lap_rows[lap_rows != last] if final_lap_done else lap_rows
-        names[intermediate] = ep.STATUS_NAMES[ep.IN_PROGRESS]
         # a lap's rows end at its lap row; the rest of the episode is an unfinished lap
         ends = list(lap_rows)
         if not ends or ends[-1] != last:
@@ -183,7 +183,7 @@ def episode_trace(
     for number, end in enumerate(ends):
         rows = slice(begin, end + 1)
         episode[rows] = first_trial + number
-        finished_lap = status[end] == ep.LAP_COMPLETE
+        finished_lap = end in lap_rows
         counts = {key: int(np.sum(status[rows] == code)) for code, key in COUNTED_STATUSES.items()}
         records.append(
             TrialRecord(

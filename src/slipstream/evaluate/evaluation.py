@@ -30,8 +30,7 @@ import yaml
 from slipstream.config import WorldConfig, apply_overrides, load_hyperparameters
 from slipstream.config.errors import ConfigError
 from slipstream.evaluate.episodes import TrialRecord, episode_trace, next_start_time
-from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps
-from slipstream.evaluate.outputs import write_evaluation
+from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps, write_evaluation
 from slipstream.evaluate.policy_loader import LoadedModel, Policy, as_storage, load_run_model
 from slipstream.evaluate.report import trial_summary, trial_table
 from slipstream.runs import RunLayout, RunStorage
@@ -41,6 +40,8 @@ log = logging.getLogger(__name__)
 EVALUATION_RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT")
 DEFAULT_TRIALS = 3
 """DRfC's DR_EVAL_NUMBER_OF_TRIALS."""
+DRFC_OBSTACLES = 6
+DRFC_BOT_CARS = 3
 MAX_STEPS = 100_000
 """DeepRacer's episode step cap (MAX_STEPS)."""
 INHERITED_KEYS = (
@@ -129,6 +130,12 @@ def evaluation_world(
         explicit["TRACK_DIRECTION_CLOCKWISE"] = None
     if explicit:
         world = world.with_overrides(explicit, source="evaluate arguments")
+    # a race type with objects but no count gets DRfC's defaults (DR_OA_NUMBER_OF_OBSTACLES,
+    # DR_H2B_NUMBER_OF_BOT_CARS), as training does
+    if world.RACE_TYPE == "OBJECT_AVOIDANCE" and world.NUMBER_OF_OBSTACLES == 0:
+        world = world.with_overrides({"NUMBER_OF_OBSTACLES": DRFC_OBSTACLES}, source="DRfC")
+    if world.RACE_TYPE == "HEAD_TO_BOT" and world.NUMBER_OF_BOT_CARS == 0:
+        world = world.with_overrides({"NUMBER_OF_BOT_CARS": DRFC_BOT_CARS}, source="DRfC")
     if world.RACE_TYPE not in EVALUATION_RACE_TYPES:
         raise EvaluationError(
             f"race type {world.RACE_TYPE} cannot be evaluated alone; use one of "

@@ -33,8 +33,7 @@ from slipstream.evaluate.evaluation import (
     make_core,
     run_training_world,
 )
-from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps
-from slipstream.evaluate.outputs import write_evaluation
+from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps, write_evaluation
 from slipstream.evaluate.policy_loader import LoadedModel, as_storage, load_run_model
 from slipstream.evaluate.report import trial_table
 from slipstream.runs import RunLayout, RunStorage
@@ -143,9 +142,7 @@ class RaceResult:
         return "\n".join(lines)
 
     def lap_tables(self) -> str:
-        return "\n".join(
-            f"car {r.label}:\n{trial_table(r.records, 'lap')}" for r in self.racers
-        )
+        return "\n".join(f"car {r.label}:\n{trial_table(r.records, 'lap')}" for r in self.racers)
 
 
 def _rows(obs: Mapping[str, np.ndarray], car: int) -> dict[str, np.ndarray]:
@@ -160,13 +157,14 @@ def _traced(table: ActionTable, actions: np.ndarray, steering: float, speed: flo
 
 def make_race_core(model_a: LoadedModel, world: WorldConfig, seed: int = 0, **kwargs):
     """The simulator of a race: two cars in one world, car A's sensors and reward function."""
-    return make_core(
-        model_a.metadata, world, 2, seed, extra_world={"CARS_PER_WORLD": 2}, **kwargs
-    )
+    return make_core(model_a.metadata, world, 2, seed, extra_world={"CARS_PER_WORLD": 2}, **kwargs)
 
 
-def run_race(core, model_a: LoadedModel, model_b: LoadedModel, on_step=None) -> StepRecorder:
-    """Drive cars 0 (A) and 1 (B) of `core` with their models until either episode ends.
+def run_race(
+    core, model_a: LoadedModel, model_b: LoadedModel, on_step=None, seed: int = 0
+) -> tuple[StepRecorder, StepRecorder]:
+    """Drive cars 0 (A) and 1 (B) of `core` with their models until either episode ends;
+    returns each car's recorded steps (their action formats may differ).
 
     `on_step(step, observations (obs_a, obs_b), actions)` is called after every step.
     """
@@ -179,11 +177,11 @@ def run_race(core, model_a: LoadedModel, model_b: LoadedModel, on_step=None) -> 
         sensors_b = SensorSuite(
             core.track, model_b.metadata, domain_randomization=core.sensors.domain_randomization
         )
-        sensors_b.seed([int(s) for s in range(2)])
+        sensors_b.seed([int(seed), int(seed) + 1])
     policies = (model_a.policy, model_b.policy)
     for car, policy in enumerate(policies):
         attach_policy(policy, core, np.array([car]))
-    recorder = StepRecorder()
+    recorders = (StepRecorder(), StepRecorder())
     obs_a = core.reset()
     obs_b = obs_a if sensors_b is None else sensors_b.observe(core.sim)
     while True:
@@ -199,13 +197,13 @@ def run_race(core, model_a: LoadedModel, model_b: LoadedModel, on_step=None) -> 
         for car in range(2):
             traced[car] = _traced(tables[car], actions[car], steering[car], speed[car])
         for car in range(2):
-            recorder.add(core, step, _column(traced, car), np.array([car]))
+            recorders[car].add(core, step, _column(traced, car), np.array([car]))
         obs_a = step.obs
         obs_b = obs_a if sensors_b is None else sensors_b.observe(core.sim)
         if on_step is not None:
             on_step(step, (obs_a, obs_b), traced)
         if (step.terminated | step.truncated).any():
-            return recorder
+            return recorders
 
 
 def _column(traced: np.ndarray, car: int) -> np.ndarray:
@@ -249,7 +247,7 @@ def race_models(
 
         videos = RaceVideo(core, layouts[0], stamp_a, (model_a.source, model_b.source))
     try:
-        recorder = run_race(core, model_a, model_b, videos.on_step if videos else None)
+        recorders = run_race(core, model_a, model_b, videos.on_step if videos else None, seed)
     finally:
         if videos is not None:
             videos.close()
@@ -257,7 +255,7 @@ def race_models(
     racers = []
     traces = []
     for car, model in enumerate((model_a, model_b)):
-        rows = recorder.car(car)
+        rows = recorders[car].car(car)
         trace = episode_trace(
             car_steps(rows), start_time=0.0, first_trial=0, continuous=continuous, dt=dt
         )
@@ -315,11 +313,10 @@ def race_runs(
     """
     storages = (as_storage(run_a), as_storage(run_b))
     models = tuple(load_run_model(s, checkpoint) for s in storages)
-    labelled = []
-    for label, storage, model in zip(CARS, storages, models, strict=True):
-        labelled.append(
-            LoadedModel(model.metadata, model.policy, f"{storage.root} ({model.source})")
-        )
+    labelled = [
+        LoadedModel(model.metadata, model.policy, f"{storage.root} ({model.source})")
+        for storage, model in zip(storages, models, strict=True)
+    ]
     world = race_world(run_training_world(storages[0]), sets, laps)
     layouts = (RunLayout(storages[0]), RunLayout(storages[1]))
     result = race_models(

@@ -252,7 +252,9 @@ class TrialVideos:
                     self.layout.storage, self.key(car), VIEW_SIZE
                 )
                 self.keys.append(self.key(car))
-            view = follow_view(core.sensors.texture, poses[car : car + 1], world_boxes(boxes, car), 0)
+            view = follow_view(
+                core.sensors.texture, poses[car : car + 1], world_boxes(boxes, car), 0
+            )
             title = "lap" if self.continuous else f"trial {car + 1}"
             if self.continuous:
                 title += f" {int(r.lap_count[car]) + (0 if r.terminated[car] else 1)}"
@@ -264,3 +266,33 @@ class TrialVideos:
     def close(self) -> None:
         for writer in self.writers.values():
             writer.close()
+
+
+class RaceVideo:
+    """One MP4 of a head-to-head race: two follow views side by side (car A left, car B
+    right), each with that car's camera picture-in-picture: ``RUN/videos/race-<ts>.mp4``."""
+
+    def __init__(self, core, layout, timestamp: str, sources: tuple[str, str]) -> None:
+        self.core = core
+        self.sources = sources
+        self.key = f"{layout.videos_dir}/race-{timestamp}.mp4"
+        self.writer = Mp4Writer(layout.storage, self.key, (VIEW_SIZE[0], 2 * VIEW_SIZE[1]))
+        self.font = _font()
+
+    def on_step(self, step, observations, actions) -> None:
+        core = self.core
+        state = core.sim.state
+        poses = np.stack([state.x, state.y, state.yaw], axis=1)
+        boxes = core.sensors.boxes(core.sim)
+        r = step.result
+        views = []
+        for car, label in enumerate(("A", "B")):
+            view = follow_view(core.sensors.texture, poses, world_boxes(boxes, car), car)
+            title = f"{label}  lap {min(int(r.lap_count[car]) + 1, 99)}"
+            lines = step_lines(title, r, car, actions[car], step.status[car])
+            text = ViewText(lines, car_colour(car))
+            views.append(compose_view(view, camera_image(observations[car], car), text, self.font))
+        self.writer.add(np.concatenate(views, axis=1))
+
+    def close(self) -> None:
+        self.writer.close()

@@ -245,19 +245,25 @@ class RolloutWorker:
             "yaw": r.heading_deg[idx],
             "steer": r.steering_deg[idx],
             "throttle": r.speed[idx],
-            "action": actions[idx],
+            "action": self._trace_actions(actions, r)[idx],
             "reward": step.reward[idx],
             "done": (r.terminated | r.truncated)[idx],
             "all_wheels_on_track": r.all_wheels_on_track[idx],
             "progress": r.progress[idx],
             "closest_waypoint": self.core.closest_waypoint(r)[idx],
             "track_len": np.full(len(idx), self.core.track.length),
-            "tstamp": r.sim_time[idx],
+            "tstamp": r.sim_time[idx] + self.core.sim.car.dt,  # stamped when the frame arrives
             "episode_status": np.array([ep.STATUS_NAMES[s] for s in r.status[idx]], dtype=object),
             "pause_duration": r.pause_duration[idx],
             "obstacle_crash_counter": r.obstacle_crash_counter[idx],
             "wall_clock": np.full(len(idx), now),
         }
+
+    def _trace_actions(self, actions: np.ndarray, r) -> np.ndarray:
+        """Simtrace `action`: the discrete index, or [steer speed] in degrees and m/s."""
+        if self.metadata.is_continuous:
+            return np.column_stack([r.steering_deg, r.speed])
+        return actions
 
     def _assemble(self, rows, trace, summaries, final_obs_parts, final_ids) -> RolloutResult:
         """Order rows episode by episode and number episodes in start order."""

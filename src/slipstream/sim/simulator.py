@@ -251,9 +251,12 @@ class Simulator:
         self.lap_count = self.lap_count + lap
         laps_needed = cfg.number_of_trials if cfg.is_continuous else 1
         terminated = lap & (self.lap_count >= laps_needed)
+        # continuous evaluation: an intermediate lap is not the lap rule firing
+        status = np.where(lap & ~terminated, ep.IN_PROGRESS, status).astype(np.int8)
         can_reset = self.reset_count < cfg.number_of_resets
         terminated |= failed & ~can_reset
         to_pause = failed & can_reset
+        penalty = ep.penalty_seconds(status, cfg.off_track_penalty, cfg.collision_penalty)
 
         result = StepResult(
             status=status,
@@ -276,7 +279,10 @@ class Simulator:
             is_crashed=crashed & (status == ep.CRASHED),
             is_reversed=self.reverse.copy(),
             sim_time=self.sim_time.copy(),
-            pause_duration=np.where(self.phase == PHASE_PAUSE, self.pause_left, 0.0),
+            # the row where a rule fires already shows the whole penalty, as DeepRacer writes it
+            pause_duration=np.where(
+                to_pause, penalty, np.where(self.phase == PHASE_PAUSE, self.pause_left, 0.0)
+            ),
             steering_deg=steering_deg,
             speed=speed,
             lap_count=self.lap_count.copy(),

@@ -1,0 +1,74 @@
+"""`slipstream evaluate RUN`: DeepRacer evaluation trials of a trained model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "Evaluate a trained model: time trial, object avoidance or head-to-bot trials."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="run folder: a path or s3://bucket/prefix")
+    parser.add_argument("--track", help="track name or .npy path (default: the run's WORLD_NAME)")
+    parser.add_argument(
+        "--trials", type=int, default=3, help="trials, or laps with --continuous (default 3)"
+    )
+    parser.add_argument(
+        "--race-type",
+        choices=["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"],
+        help="default: the run's RACE_TYPE",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="world key, e.g. NUMBER_OF_RESETS=10000, OFF_TRACK_PENALTY=5, "
+        "NUMBER_OF_OBSTACLES=6; repeatable",
+    )
+    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    parser.add_argument(
+        "--continuous", action="store_true", help="one episode of --trials laps (IS_CONTINUOUS)"
+    )
+    parser.add_argument("--reverse", action="store_true", help="drive the track in reverse")
+    parser.add_argument("--video", action="store_true", help="an MP4 per trial in RUN/videos/")
+    parser.add_argument(
+        "--onnx", metavar="FILE", help="evaluate an exported model.onnx / model.tar.gz (no torch)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="trial k uses seed + k")
+    parser.add_argument(
+        "--max-steps", type=int, default=100_000, help="step cap per episode (DeepRacer MAX_STEPS)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from slipstream.config.errors import ConfigError
+    from slipstream.evaluate import evaluate_run
+    from slipstream.export.package import PackageError
+    from slipstream.runs.checkpoints import CheckpointError
+    from slipstream.tracks.track import TrackError
+
+    if args.trials < 1:
+        print("slipstream evaluate: --trials must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        evaluate_run(
+            args.run,
+            track=args.track,
+            trials=args.trials,
+            checkpoint=args.checkpoint,
+            race_type=args.race_type,
+            sets=args.set,
+            continuous=True if args.continuous else None,
+            reverse=args.reverse,
+            video=args.video,
+            onnx=args.onnx,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            echo=sys.stdout,
+        )
+    except (ConfigError, TrackError, CheckpointError, PackageError, ValueError) as exc:
+        print(f"slipstream evaluate: {exc}", file=sys.stderr)
+        return 2
+    return 0

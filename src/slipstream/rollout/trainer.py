@@ -186,9 +186,10 @@ class _RayWorkers:
 class Trainer:
     """One training run into a DRfC-layout run folder."""
 
-    def __init__(self, config: TrainConfig, echo: TextIO | None = sys.stdout) -> None:
+    def __init__(self, config: TrainConfig, echo: TextIO | None | str = "stdout") -> None:
+        """`echo`: where the progress lines go ("stdout": sys.stdout at call time; None: off)."""
         self.config = config
-        self.echo = echo
+        self.echo = sys.stdout if echo == "stdout" else echo
         hp = config.hyperparameters
         self.storage = RunStorage(config.run)
         self.layout = RunLayout(self.storage, num_workers=max(1, config.workers))

@@ -231,43 +231,9 @@ def _inputs_from_run(config):
 
 def _final_evaluation(config, trials: int) -> int:
     """Evaluate the best checkpoint from the start line and print completion and lap times."""
-    try:
-        from slipstream.evaluate import evaluate_run
-    except ImportError:
-        evaluate_run = None
-    if evaluate_run is not None:
-        summary = evaluate_run(config.run, track=config.track, trials=trials, checkpoint="best")
-        return 0 if summary is not None else 1
-    return _quick_evaluation(config, trials)
+    from slipstream.evaluate import evaluate_run
 
-
-def _quick_evaluation(config, trials: int) -> int:
-    from slipstream.rollout.worker import RolloutWorker, WorkerSpec
-    from slipstream.runs import CheckpointIndex, RunStorage, load_checkpoint
-
-    storage = RunStorage(config.run)
-    name = CheckpointIndex(storage).resolve("best")
-    state = load_checkpoint(storage, name)
-    worker = RolloutWorker(
-        WorkerSpec(
-            0,
-            config.track,
-            config.model_metadata.to_json_dict(),
-            config.reward_function,
-            dict(config.world),
-            config.race_type,
-            cars=1,
-            eval_cars=trials,
-        )
-    )
-    worker.set_weights(state["policy"], 0)
-    results = worker.evaluate(trials)
-    print(f"Evaluation of {name} on {config.track} ({trials} trials):")
-    for e in results:
-        lap = f"{e.end_time - e.start_time:6.2f} s" if e.progress >= 100 else "   -   "
-        print(f"  trial {e.trial}: {e.progress:5.1f}%  lap {lap}  {e.status}")
-    done = sum(e.progress >= 100 for e in results)
-    print(f"completed {done}/{trials} laps")
+    evaluate_run(config.run, track=config.track, trials=trials, checkpoint="best")
     return 0
 
 

@@ -65,6 +65,11 @@ def check_run_loads(folder, workers: int, iterations: int) -> None:
     training = tm.getTraining()
     assert len(training) == EPISODES * iterations
     assert len(tm.getEvaluation()) == 2 * iterations
+    # deepracer-utils derives iterations from episode numbers: (episode - 1) // episodes per worker
+    assert sorted(training["iteration"].unique()) == list(range(iterations))
+    for w in range(workers):
+        episodes = training[training["worker"] == w]["episode"].tolist()
+        assert sorted(episodes) == list(range(1, len(episodes) + 1))
     # the metrics and the simtrace agree on each episode's final progress
     final = ends.sort_values(["worker", "episode"])["progress"].astype(int).tolist()
     metrics = training.sort_values(["worker", "episode"])["completion"].tolist()

@@ -46,7 +46,7 @@ class EpisodeSummary:
     """One finished episode, as the metrics JSON and logs need it."""
 
     worker: int
-    episode: int  # this worker's training-episode count including this one (1-based)
+    episode: int  # 1-based; in a RolloutResult counted within it, the trainer makes it cumulative
     trial: int  # index within the iteration (1-based)
     total_reward: float
     steps: int
@@ -297,9 +297,9 @@ class RolloutWorker:
                 continue
             simtrace[key] = np.concatenate(parts)[t_order]
         summaries.sort(key=lambda s: s.trial)
-        for s in summaries:
-            self.episodes_done += 1
-            s.episode = self.episodes_done
+        for number, s in enumerate(summaries, start=1):
+            s.episode = number  # within this result; the trainer adds the worker's running count
+        self.episodes_done += len(summaries)
         simtrace = {"episode": np.zeros(len(t_order), dtype=np.int64), **simtrace}
         return RolloutResult(
             worker=self.spec.worker_index,

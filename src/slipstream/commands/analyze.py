@@ -1,0 +1,55 @@
+"""`slipstream analyze RUN`: PNG plots and a per-iteration table of a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "Plot a run folder's training and evaluation metrics."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="run folder: a path or s3://bucket/prefix")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for the PNG files (default: RUN/analysis/)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from slipstream.runs import RunStorage
+    from slipstream.viz import AnalyzeError, format_table, load_run, render_plots
+
+    storage = RunStorage(str(args.run))
+    try:
+        data = load_run(storage)
+    except AnalyzeError as err:
+        print(f"slipstream analyze: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{data.root}: {data.num_workers} worker(s), {data.episodes_per_iteration} episode(s) "
+        f"per iteration per worker, track {data.world_name or '?'}"
+    )
+    print(format_table(data.iterations))
+    for run_ in data.evaluations:
+        laps = run_.time_s[run_.status == "Lap complete"]
+        best = f", best lap {laps.min():.3f} s" if len(laps) else ""
+        print(
+            f"evaluation {run_.timestamp}: {len(run_.trial)} trial(s), mean completion "
+            f"{run_.completion.mean():.1f}%, {len(laps)} lap(s){best}"
+        )
+    plots = render_plots(data)
+    for name, png in plots.items():
+        if args.out is not None:
+            target = Path(args.out) / f"{name}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(png)
+            where = str(target)
+        else:
+            storage.write_bytes(f"analysis/{name}.png", png)
+            where = storage.path("analysis", f"{name}.png")
+        print(f"wrote {where}")
+    return 0

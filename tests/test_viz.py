@@ -1,0 +1,181 @@
+"""`slipstream analyze` and `slipstream dashboard` on a real (short, two-worker) training run."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import urllib.request
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from slipstream.cli import main
+from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
+from slipstream.rollout.trainer import TrainConfig, Trainer
+from slipstream.viz import iteration_of, load_run
+from slipstream.viz.dashboard import make_server
+
+EVAL_TS = "20240101120000"
+EVAL_TRIALS = [
+    {"completion_percentage": 100, "elapsed_time_in_milliseconds": 14792, "trial": 1,
+     "episode_status": "Lap complete"},
+    {"completion_percentage": 43, "elapsed_time_in_milliseconds": 6100, "trial": 2,
+     "episode_status": "Off track"},
+    {"completion_percentage": 100, "elapsed_time_in_milliseconds": 13950, "trial": 3,
+     "episode_status": "Lap complete"},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    run = tmp_path_factory.mktemp("viz") / "run"
+    hp = load_hyperparameters(
+        {"num_episodes_between_training": 4, "num_epochs": 1, "batch_size": 32}
+    )
+    cfg = TrainConfig(
+        run=str(run),
+        model_metadata=load_model_metadata(None),
+        hyperparameters=hp,
+        reward_function=as_reward_function(None),
+        track="slipstream_oval",
+        iterations=2,
+        serial=True,
+        workers=2,
+        eval_episodes=2,
+    )
+    Trainer(cfg, echo=None).run()
+    (run / "metrics" / f"EvaluationMetrics-{EVAL_TS}.json").write_text(
+        json.dumps({"metrics": EVAL_TRIALS})
+    )
+    return run
+
+
+def expected_iterations(run) -> dict[int, dict[str, dict[str, float]]]:
+    """Per-iteration means worked out straight from the JSON files, all workers together."""
+    files = {0: "TrainingMetrics.json", 1: "TrainingMetrics_1.json"}
+    entries = {
+        w: json.loads((run / "metrics" / f).read_text())["metrics"] for w, f in files.items()
+    }
+    per_iteration = max(e["trial"] for e in entries[0] if e["phase"] == "training")
+    groups = defaultdict(lambda: defaultdict(list))
+    for rows in entries.values():
+        for e in rows:
+            groups[(e["episode"] - 1) // per_iteration][e["phase"]].append(e)
+    out = {}
+    for it, phases in groups.items():
+        out[it] = {}
+        for phase, rows in phases.items():
+            out[it][phase] = {
+                "episodes": len(rows),
+                "completion": sum(r["completion_percentage"] for r in rows) / len(rows),
+                "reward": sum(r["reward_score"] for r in rows) / len(rows),
+                "laps": sum(r["episode_status"] == "Lap complete" for r in rows) / len(rows),
+            }
+    return out
+
+
+def test_iteration_is_episode_minus_one_floor_divided_by_episodes_per_iteration():
+    assert iteration_of(np.arange(1, 9), 4).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    # deepracer-utils sample: 20 episodes per iteration, evaluation rows carry episode 20
+    assert iteration_of(np.array([19, 20, 20, 21]), 20).tolist() == [0, 0, 0, 1]
+
+
+def test_summary_matches_the_metrics_files(run_folder):
+    data = load_run(str(run_folder))
+    assert data.num_workers == 2
+    assert data.world_name == "slipstream_oval"
+    expected = expected_iterations(run_folder)
+    assert [s.iteration for s in data.iterations] == sorted(expected)
+    for s in data.iterations:
+        for phase in ("training", "evaluation"):
+            got, want = getattr(s, phase), expected[s.iteration].get(phase)
+            if want is None:
+                assert got.episodes == 0 and math.isnan(got.completion)
+                continue
+            assert got.episodes == want["episodes"]
+            assert got.completion == pytest.approx(want["completion"])
+            assert got.reward == pytest.approx(want["reward"])
+            assert got.laps == pytest.approx(want["laps"])
+        assert sum(s.status_counts.values()) == expected[s.iteration]["training"]["episodes"]
+    # training episodes of both workers: 4 per iteration, 2 iterations
+    assert sum(s.training.episodes for s in data.iterations) == 8
+    # the last simtrace iteration holds both workers' cars
+    assert data.simtrace_iteration == 1
+    assert set(data.simtrace["worker"]) == {0, 1}
+    (ev,) = data.evaluations
+    assert ev.timestamp == EVAL_TS
+    assert ev.time_s.tolist() == [14.792, 6.1, 13.95]
+
+
+def test_analyze_writes_pngs_and_prints_the_table(run_folder, tmp_path, capsys):
+    out = tmp_path / "plots"
+    assert main(["analyze", str(run_folder), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        f"{n}.png"
+        for n in (
+            "training_progress",
+            "evaluation_progress",
+            "episode_status",
+            "track_paths",
+            "evaluation_runs",
+        )
+    )
+    for path in out.iterdir():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            assert 600 <= img.width <= 2000 and 300 <= img.height <= 1500
+        assert path.stat().st_size > 10_000
+    # one table line per iteration, its numbers as computed from the JSON files
+    for it, phases in expected_iterations(run_folder).items():
+        t = phases["training"]
+        start = f"{it:>4} {t['episodes']:>8} {t['completion']:>9.1f} {t['reward']:>9.1f}"
+        assert any(line.startswith(start) for line in printed.splitlines()), start
+    assert "evaluation 20240101120000: 3 trial(s)" in printed
+    assert "best lap 13.950 s" in printed
+    # default destination: RUN/analysis/
+    assert main(["analyze", str(run_folder)]) == 0
+    assert (run_folder / "analysis" / "track_paths.png").exists()
+
+
+def test_analyze_says_what_is_missing(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path)]) == 2
+    assert "TrainingMetrics.json does not exist" in capsys.readouterr().err
+
+
+def test_dashboard_serves_page_plots_and_summary(run_folder):
+    server = make_server(str(run_folder), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(base + "/", timeout=30) as r:
+            page = r.read().decode()
+        assert "http-equiv='refresh'" in page and "/plots/training_progress.png" in page
+        with urllib.request.urlopen(base + "/api/summary", timeout=30) as r:
+            summary = json.loads(r.read())
+        with urllib.request.urlopen(base + "/plots/track_paths.png", timeout=30) as r:
+            assert r.headers["Content-Type"] == "image/png"
+            assert r.read()[:4] == b"\x89PNG"
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(base + "/nothing", timeout=30)
+        assert missing.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    expected = expected_iterations(run_folder)
+    assert summary["workers"] == 2
+    assert [s["iteration"] for s in summary["iterations"]] == sorted(expected)
+    for s in summary["iterations"]:
+        want = expected[s["iteration"]]["training"]
+        assert s["training"]["episodes"] == want["episodes"]
+        assert s["training"]["completion"] == pytest.approx(want["completion"], abs=1e-4)
+        assert s["training"]["reward"] == pytest.approx(want["reward"], abs=1e-4)
+    assert summary["evaluations"][0]["status"][1] == "Off track"

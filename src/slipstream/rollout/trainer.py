@@ -186,7 +186,7 @@ class _RayWorkers:
 class Trainer:
     """One training run into a DRfC-layout run folder."""
 
-    def __init__(self, config: TrainConfig, echo: TextIO | None | str = "stdout") -> None:
+    def __init__(self, config: TrainConfig, echo: TextIO | str | None = "stdout") -> None:
         """`echo`: where the progress lines go ("stdout": sys.stdout at call time; None: off)."""
         self.config = config
         self.echo = sys.stdout if echo == "stdout" else echo

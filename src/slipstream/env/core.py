@@ -88,10 +88,6 @@ class DeepRacerCore:
         self.waypoints = WaypointLists(self.track)
         self.num_cars = num_cars
 
-    @property
-    def observation_spaces(self):
-        return self.sensors.spaces
-
     def seed(self, seeds: list[int]) -> None:
         self.sim.seed(seeds)
         self.sensors.seed(seeds)

@@ -42,10 +42,6 @@ class SensorSuite:
         for i in cars.tolist():
             self._luts[i] = sample_luts(self.rngs[i], 1, self.texture.colours)[0]
 
-    @property
-    def spaces(self):  # pragma: no cover - the env builds spaces from the metadata
-        return self.sensors
-
     def boxes(self, sim: Simulator) -> BoxSet | None:
         """Obstacles, bot cars and other racecars of each car's world as 3-D boxes."""
         objs = sim.objects.current

@@ -11,7 +11,7 @@ time order), with the rows the trainer needs for GAE and the simtrace rows DeepR
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -361,7 +361,3 @@ class RolloutWorker:
             active &= ~done
             obs = step.obs
         return [s for s in out if s is not None]
-
-
-def with_cars(spec: WorkerSpec, cars: int) -> WorkerSpec:
-    return replace(spec, cars=cars)

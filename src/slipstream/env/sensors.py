@@ -63,7 +63,7 @@ class SensorSuite:
         state = sim.state
         if sim.objects.count:
             front = np.stack([state.x, state.y], axis=1)
-            sim.objects.update(state, sim.track.project(front).ndist, sim.sim_time)
+            sim.objects.update(state, sim.lap_position(front), sim.sim_time)
         poses = np.stack([state.x, state.y, state.yaw], axis=1)
         boxes = self.boxes(sim)
         if mask is not None and self._last is not None:

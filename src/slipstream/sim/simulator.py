@@ -167,13 +167,7 @@ class Simulator:
             xy, yaw = track.point_at(arc)
             lane_xy = track.lane_point_at(arc, lane)
             xy = np.where((lane != 0)[:, None], lane_xy, xy)
-            fresh = CarState.at_rest(xy[:, 0], xy[:, 1], yaw)
-            self.state = CarState(
-                *(
-                    np.where(np.isin(np.arange(self.num_cars), sel), self._expand(sel, f), s)
-                    for s, f in zip(self.state, fresh, strict=True)
-                )
-            )
+            self._place(sel, xy[:, 0], xy[:, 1], yaw)
         for arr in (self.steps, self.prev_progress, self.pause_left, self.sim_time):
             arr[idx] = 0.0
         for arr in (self.immobile_count, self.reverse_count, self.lap_count, self.reset_count):
@@ -181,22 +175,32 @@ class Simulator:
         self.phase[idx] = PHASE_PREPARE
         self.prev_xy[idx] = front_point(self.state, self.car)[idx]
 
-    def _expand(self, sel: np.ndarray, values: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.num_cars)
-        out[sel] = values
-        return out
+    def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
+        """Put the given cars at rest at poses (x, y, yaw), one per car."""
+        fields = [np.array(f) for f in self.state]
+        for field, value in zip(fields, (x, y, yaw, 0.0, 0.0), strict=True):
+            field[cars] = value
+        self.state = CarState(*fields)
 
     # ----------------------------------------------------------------- geometry
+
+    def _directed_ndist(self, forward_ndist: np.ndarray) -> np.ndarray:
+        """Normalised lap position from waypoint 0 in each car's own driving direction."""
+        backward = 1.0 - forward_ndist
+        if self.track.closed:
+            backward = np.mod(backward, 1.0)
+        return np.where(self.reverse, backward, forward_ndist)
+
+    def lap_position(self, points: np.ndarray) -> np.ndarray:
+        """DeepRacer's ndist of points (one per car) in each car's driving direction."""
+        return self._directed_ndist(self.track.project(points).ndist)
 
     def _track_quantities(self, front: np.ndarray) -> dict[str, np.ndarray]:
         """DeepRacer's track quantities for the front points, in each car's driving direction."""
         fwd, rev = self.tracks
         proj = fwd.project(front)
         rv = self.reverse
-        if fwd.closed:
-            ndist = np.where(rv, np.mod(1.0 - proj.ndist, 1.0), proj.ndist)
-        else:
-            ndist = np.where(rv, 1.0 - proj.ndist, proj.ndist)
+        ndist = self._directed_ndist(proj.ndist)
         prev_f, next_f = fwd.closest_waypoints(ndist)
         prev_r, next_r = rev.closest_waypoints(ndist)
         left_fwd = fwd.is_left_of_center(front)
@@ -333,8 +337,5 @@ class Simulator:
                 cfg.reset_behind_dist,
                 current=self._judged,
             )
-            reset = CarState.at_rest(
-                self._expand(sel, x), self._expand(sel, y), self._expand(sel, yaw)
-            )
-            self.state = self.state.replace_where(np.isin(np.arange(self.num_cars), sel), reset)
+            self._place(sel, x, y, yaw)
         self.prev_xy = np.where(mask[:, None], front_point(self.state, self.car), self.prev_xy)

@@ -110,6 +110,8 @@ class ObjectWorld:
         self.peers = np.array(peers, dtype=np.int64).reshape(n, self.k_peers)
         self.last_crash_object = np.full(n, -1, dtype=np.int64)
         self.current: StepObjects | None = None
+        self.lane_rng = np.random.default_rng(0)
+        """Draws the bot cars' lane-change times; reseeded from the cars' generators at reset."""
 
     @property
     def count(self) -> int:
@@ -129,6 +131,7 @@ class ObjectWorld:
                     getattr(self.obstacles, name)[i] = getattr(placed, name)[0]
                 self.obstacle_ndist[i] = placed.dists[0] / track.length
             if self.k_bots:
+                self.lane_rng = np.random.default_rng(rng.integers(2**63))
                 fresh = reset_bots(track, self.config.bots, rng, 1)
                 for f in fields(BotCars):
                     value = getattr(fresh, f.name)
@@ -173,7 +176,8 @@ class ObjectWorld:
     # ------------------------------------------------------------------ per step
 
     def update(self, state: CarState, ndist: np.ndarray, sim_time: np.ndarray) -> StepObjects:
-        """Objects of every car's world at this step (cached for the rest of the step)."""
+        """Objects of every car's world at sim_time (cached as `current`). Pure placement: the
+        per-step state changes (lane changes, bot pauses) happen in `crashes`."""
         n = self.num_cars
         parts_pose, parts_len, parts_wid, parts_hgt, parts_nd, parts_kind, parts_owner = (
             [],
@@ -194,7 +198,6 @@ class ObjectWorld:
             parts_kind.append(np.zeros((n, self.k_obstacles), dtype=np.int8))
             parts_owner.append(np.full((n, self.k_obstacles), -1))
         if self.k_bots:
-            self.bots = update_lane_changes(self.bots, np.random.default_rng(), sim_time)
             fwd = bot_poses(self.bots, self.splines[0], sim_time)
             rev = bot_poses(self.bots, self.splines[1], sim_time)
             parts_pose.append(np.where(self.reverse[:, None, None], rev, fwd))
@@ -244,6 +247,8 @@ class ObjectWorld:
     ) -> np.ndarray:
         """Whether each car's crash counts this step (DEEPRACER.md 5.3); bots that ran into a
         car ahead of them pause."""
+        if self.k_bots:  # once per step, before the objects are placed for it
+            self.bots = update_lane_changes(self.bots, self.lane_rng, sim_time)
         objs = self.update(state, ndist, sim_time)
         if objs.poses.shape[1] == 0:
             return np.zeros(self.num_cars, dtype=bool)

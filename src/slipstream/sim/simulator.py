@@ -177,10 +177,10 @@ class Simulator:
 
     def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
         """Put the given cars at rest at poses (x, y, yaw), one per car."""
-        fields = [np.array(f) for f in self.state]
-        for field, value in zip(fields, (x, y, yaw, 0.0, 0.0), strict=True):
-            field[cars] = value
-        self.state = CarState(*fields)
+        arrays = [np.array(a) for a in self.state]
+        for array, value in zip(arrays, (x, y, yaw, 0.0, 0.0), strict=True):
+            array[cars] = value
+        self.state = CarState(*arrays)
 
     # ----------------------------------------------------------------- geometry
 

@@ -64,10 +64,10 @@ class DeepRacerCore:
         if race_type not in RACE_TYPES:
             raise ValueError(f"unknown race_type {race_type!r}; use one of {', '.join(RACE_TYPES)}")
         world = dict(world or {})
-        reverse = str(world.get("REVERSE_DIR", False)).lower() == "true"
         self.track = track if isinstance(track, Track) else load_track(track)
-        if self.track.is_reversed:
-            reverse = not reverse
+        # the simulator keeps the track in file order; a reversed Track flips REVERSE_DIR
+        flip = self.track.is_reversed
+        if flip:
             self.track = self.track.reversed()
         self.metadata = resolve_model_metadata(model_metadata)
         self.actions = ActionTable.from_metadata(self.metadata)
@@ -75,8 +75,12 @@ class DeepRacerCore:
         # build_reward_params makes fresh dicts and lists every step, so the per-call deep copy
         # DeepRacer makes (a large share of a step's cost) protects nothing here
         self.reward_function.copy_params = False
-        config = sim_config_from_world(world, race_type, job_type, reverse_dir=reverse)
-        config = replace(config, spread_start_positions=spread_starts)
+        config = sim_config_from_world(world, race_type, job_type)
+        config = replace(
+            config,
+            reverse_dir=config.reverse_dir ^ flip,
+            spread_start_positions=spread_starts,
+        )
         if max_steps is not None:
             config = replace(config, max_steps=max_steps)
         self.sim = Simulator(self.track, num_cars, config)

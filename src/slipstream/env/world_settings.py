@@ -23,7 +23,6 @@ def sim_config_from_world(
     world: Mapping[str, Any],
     race_type: str,
     job_type: str = "TRAINING",
-    reverse_dir: bool | None = None,
 ) -> SimConfig:
     """Build the simulator's episode settings from YAML keys (strings or typed values)."""
     job = job_type.upper()
@@ -45,7 +44,7 @@ def sim_config_from_world(
         change_start_position=get("CHANGE_START_POSITION", parse_bool, training),
         round_robin_advance_dist=get("ROUND_ROBIN_ADVANCE_DIST", parse_float, 0.05),
         start_position_offset=get("START_POSITION_OFFSET", parse_float, 0.0),
-        reverse_dir=get("REVERSE_DIR", parse_bool, False) if reverse_dir is None else reverse_dir,
+        reverse_dir=get("REVERSE_DIR", parse_bool, False),
         alternate_driving_direction=get("ALTERNATE_DRIVING_DIRECTION", parse_bool, False),
         number_of_resets=get("NUMBER_OF_RESETS", parse_int, 0),
         off_track_penalty=get("OFF_TRACK_PENALTY", parse_float, 0.0 if training else 2.0),

@@ -44,6 +44,7 @@ from slipstream.runs import (
     save_checkpoint,
     write_run_inputs,
 )
+from slipstream.runs.checkpoints import parse_checkpoint_name
 from slipstream.runs.logs import (
     best_model_evaluations_line,
     best_model_mean_line,
@@ -248,9 +249,9 @@ class Trainer:
             self.learner.load_state_dict(load_checkpoint(self.storage, name))
             self.checkpoint_number = existing - 1
             self.current_checkpoint = name
-            self.total_steps = int(name.split("_Step-")[1].split(".")[0])
+            self.total_steps = parse_checkpoint_name(name)[1]
             self.iteration = self.layout.next_iteration_index()
-            self._log_info(
+            log.info(
                 f"Checkpoint> Restoring from path={self.storage.path(self.layout.checkpoint(name))}"
             )
             return
@@ -290,7 +291,7 @@ class Trainer:
                 f"--pretrained {run}: checkpoint {name} does not fit this model_metadata "
                 f"(different network, sensors or action space?): {exc}"
             ) from None
-        self._log_info(f"Loaded pretrained model {name} from {run}")
+        log.info(f"Loaded pretrained model {name} from {run}")
 
     def _checkpoint_state(self) -> dict[str, Any]:
         return self.learner.state_dict()
@@ -317,9 +318,6 @@ class Trainer:
         if cfg.serial:
             return _SerialWorkers(specs)
         return _RayWorkers(specs, cfg.address)
-
-    def _log_info(self, line: str) -> None:
-        log.info(line)
 
     # ------------------------------------------------------------------ the loop
 
@@ -390,7 +388,7 @@ class Trainer:
         self.current_checkpoint = name
         prune_checkpoints(self.storage, protect={best, name})
         self.logger.checkpoint_saved(
-            name, self.checkpoint_number, _number(best), self.checkpoint_number
+            name, self.checkpoint_number, parse_checkpoint_name(best)[0], self.checkpoint_number
         )
         self.simtrace.write_iteration(self.iteration)
         self.logger.flush()
@@ -522,7 +520,6 @@ class Trainer:
         learner: SACLearner = self.learner
         rng = np.random.default_rng(self.config.seed + self.iteration)
         for r in results:
-            n = r.num_samples
             next_obs = {}
             for k, v in r.obs.items():
                 nxt = np.concatenate([v[1:], v[:1]])
@@ -531,7 +528,6 @@ class Trainer:
                 next_obs[k] = nxt
             truncated = r.episode_end & ~r.terminated
             self.replay.add(r.obs, r.actions, r.rewards, next_obs, r.terminated, truncated)
-            del n
         steps = sum(r.num_samples for r in results)
         period = max(1, self.config.hyperparameters.num_episodes_between_training)
         for i in range(steps):
@@ -556,10 +552,6 @@ class Trainer:
             f"{report.total_steps:,} steps{left}\n"
         )
         self.echo.flush()
-
-
-def _number(name: str) -> int:
-    return int(name.split("_", 1)[0])
 
 
 __all__ = ["IterationReport", "TrainConfig", "Trainer", "TrainingError", "episodes_per_worker"]

@@ -95,10 +95,10 @@ class DeepRacerVectorEnv(VectorEnv):
             final_obs = np.empty(self.num_envs, dtype=object)
             for i in np.flatnonzero(done):
                 final_obs[i] = {k: v[i].copy() for k, v in obs.items()}
+            infos["final_info"] = dict(infos)  # the step's info, before the final_obs keys
+            infos["_final_info"] = done.copy()
             infos["final_obs"] = final_obs
             infos["_final_obs"] = done.copy()
-            infos["final_info"] = dict(infos)
-            infos["_final_info"] = done.copy()
             obs = self.core.reset(done)
         return obs, step.reward, step.terminated.copy(), step.truncated.copy(), infos
 

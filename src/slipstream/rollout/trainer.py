@@ -435,10 +435,9 @@ class Trainer:
                     end_time_s=[e.end_time for e in r.episodes],
                 )
                 self._episode_counts[w] = r.episodes[-1].episode
-            simtrace = dict(r.simtrace)
-            # 0-based count of this worker's completed training episodes (survives --resume)
+            # `episode`: 0-based count of this worker's completed training episodes (survives --resume)
             first = self._episode_counts[w] - len(r.episodes)
-            simtrace["episode"] = first + r.simtrace_episode
+            simtrace = {**r.simtrace, "episode": first + r.simtrace_episode}
             self.simtrace.add(simtrace, iteration=self.iteration, worker=w)
         if evaluation:
             self.logger.write(evaluation_phase_start_line())

@@ -70,7 +70,7 @@ class RolloutResult:
     final_obs: dict[str, np.ndarray]  # last observation of each truncated episode
     final_rows: np.ndarray  # row index of the last step of each truncated episode
     episodes: list[EpisodeSummary]
-    simtrace: dict[str, np.ndarray]
+    simtrace: dict[str, np.ndarray]  # every simtrace column but `episode` (the trainer numbers it)
     simtrace_episode: np.ndarray  # index (start order) within this result of each simtrace row
     evaluation: list[EpisodeSummary]
     env_steps: int
@@ -300,7 +300,6 @@ class RolloutWorker:
         for number, s in enumerate(summaries, start=1):
             s.episode = number  # within this result; the trainer adds the worker's running count
         self.episodes_done += len(summaries)
-        simtrace = {"episode": np.zeros(len(t_order), dtype=np.int64), **simtrace}
         return RolloutResult(
             worker=self.spec.worker_index,
             obs=obs,

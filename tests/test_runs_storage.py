@@ -1,4 +1,4 @@
-"""RunStorage: the same behaviour on a local folder and on an fsspec object store (memory://)."""
+"""RunStorage: the same behaviour on a local folder, memory:// and a real S3 API (moto server)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 from slipstream.runs import RunStorage, RunStorageError
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def storage(request, tmp_path: Path):
     if request.param == "local":
         yield RunStorage(str(tmp_path / "run"))
+    elif request.param == "s3":  # a real S3 API: moto's server on 127.0.0.1
+        yield RunStorage(f"s3://{request.getfixturevalue('s3_bucket')}/prefix/run")
     else:
         store = RunStorage(f"memory://storage-test-{uuid.uuid4().hex}/run")
         yield store

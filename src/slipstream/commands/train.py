@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import replace
@@ -212,16 +213,18 @@ def run(args: argparse.Namespace) -> int:
 def _inputs_from_run(config):
     """On --resume, use the inputs saved in the run folder (what the model was trained with)."""
     from slipstream.config import load_reward_function, parse_model_metadata
+    from slipstream.config.reward_function import reward_function_from_source
     from slipstream.runs import RunLayout, RunStorage
 
     storage = RunStorage(config.run)
     layout = RunLayout(storage)
-    import json
-
     metadata = parse_model_metadata(json.loads(storage.read_text(layout.model_metadata)))
     reward = config.reward_function
     if storage.is_local and storage.exists(layout.reward_function):
         reward = load_reward_function(Path(storage.path(layout.reward_function)))
+    elif storage.exists(layout.reward_function):
+        key = layout.reward_function
+        reward = reward_function_from_source(storage.read_text(key), storage.path(key))
     return replace(config, model_metadata=metadata, reward_function=reward)
 
 

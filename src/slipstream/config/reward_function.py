@@ -260,6 +260,18 @@ def load_reward_function(path: str | Path, *, copy_params: bool = True) -> Rewar
     return result
 
 
+def reward_function_from_source(
+    text: str, name: str | Path, *, copy_params: bool = True
+) -> RewardFunction:
+    """A reward function from the text of a reward_function.py (e.g. read from an S3 run folder).
+
+    `name` is where the text came from; messages and tracebacks name it.
+    """
+    result = _load_source(text, Path(str(name)))
+    result.copy_params = copy_params
+    return result
+
+
 def default_reward_function_path() -> Path:
     """The shipped default reward_function.py (centre-line bands, all wheels on track)."""
     return Path(str(resources.files("slipstream").joinpath("defaults", "reward_function.py")))
@@ -438,4 +450,5 @@ __all__ = [
     "copy_params",
     "default_reward_function_path",
     "load_reward_function",
+    "reward_function_from_source",
 ]

@@ -236,8 +236,8 @@ def append_simtrace(storage: RunStorage, key: str, columns: Mapping[str, Any] | 
     """
     rows = columns if isinstance(columns, str) else format_simtrace_rows(columns)
     if storage.exists(key):
-        if rows:
-            storage.append_text(key, rows)
+        if rows:  # rewritten whole (atomically), never appended in place
+            storage.write_text(key, storage.read_text(key) + rows)
     else:
         storage.write_text(key, SIMTRACE_HEADER + rows)
 

@@ -7,15 +7,26 @@ Write semantics
 ---------------
 * Local folders: ``write_text``/``write_bytes`` write a temporary file next to the target and
   ``os.replace`` it into place, so a crash (of the process) never leaves a half-written JSON or
-  checkpoint; readers see the old or the new file. There is no ``fsync``: a power cut may still
-  lose the last write.
+  checkpoint; readers see the old or the new file. The data is ``fsync``-ed before the rename.
 * Object stores (s3, gcs, memory, ...): one ``pipe_file`` (a single PUT) per write, which object
   stores apply atomically.
-* ``append_text``: local files are opened in append mode. Object stores cannot append, so the
+* ``append_text`` (used for logs only): local files are opened in append mode, so a crash can cut
+  the last line of a log; every other file is replaced whole. Object stores cannot append, so the
   whole object is rewritten with the new text at the end; the current content is read once and
   then kept in memory for the later appends of this `RunStorage` (one writer per file is
   assumed). Each append therefore costs a PUT of the whole object: callers batch their lines
   (`slipstream.runs.logs.RunLogger` does).
+* Large objects: s3fs sends data above its block size as a multipart upload; S3 makes the object
+  visible only when the upload completes, so readers still see the old or the whole new object.
+
+S3 settings
+-----------
+``s3://`` roots take the usual AWS settings from the environment, read once when the
+`RunStorage` is made (`s3_storage_options`): ``AWS_PROFILE``, ``AWS_REGION`` /
+``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` (MinIO, moto and other
+S3-compatible stores) and the credential variables or files botocore reads. Directory listings
+are not cached, so a run that another process is writing (the dashboard, ``analyze`` during
+training) is seen as it is now.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from __future__ import annotations
 import os
 import posixpath
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import fsspec
@@ -33,18 +45,58 @@ class RunStorageError(ValueError):
     """A key is malformed or a file of the run folder cannot be read."""
 
 
+S3_PROTOCOLS = ("s3", "s3a")
+
+
+def s3_storage_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """s3fs options from the usual AWS environment variables (profile, region, endpoint).
+
+    Explicit values here make the behaviour the same for every botocore version (older ones
+    ignore ``AWS_ENDPOINT_URL``). Variables that are not set are left to botocore's own
+    lookup (``~/.aws/config``, instance roles, ...).
+    """
+    env = os.environ if env is None else env
+    options: dict[str, Any] = {"use_listings_cache": False}
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    profile = env.get("AWS_PROFILE")
+    if profile:
+        options["profile"] = profile
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        options["client_kwargs"] = {"region_name": region}
+    return options
+
+
+def _filesystem(root: str, storage_options: dict[str, Any]):
+    protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
+    if protocol in S3_PROTOCOLS:
+        storage_options = {**s3_storage_options(), **storage_options}
+    try:
+        return fsspec.core.url_to_fs(root, **storage_options)
+    except ImportError as err:
+        raise RunStorageError(
+            f"cannot open {root}: {err}. Install the S3 support with "
+            "`pip install 'slipstream[s3]'` (s3fs and boto3)"
+            if protocol in S3_PROTOCOLS
+            else f"cannot open {root}: {err}"
+        ) from None
+
+
 class RunStorage:
     """Files of one run folder, addressed by keys relative to ``root``.
 
     Args:
         root: a local path (``runs/my-model``, ``file:///...``) or an fsspec URL
             (``memory://run``, ``s3://bucket/prefix``). Local roots are made absolute.
-        **storage_options: passed to fsspec (e.g. ``endpoint_url``, ``profile`` for s3fs).
+        **storage_options: passed to fsspec (e.g. ``endpoint_url``, ``profile`` for s3fs);
+            for ``s3://`` they override what `s3_storage_options` reads from the environment.
     """
 
     def __init__(self, root: str, **storage_options: Any) -> None:
         root = os.fspath(root)
-        fs, path = fsspec.core.url_to_fs(root, **storage_options)
+        fs, path = _filesystem(root, dict(storage_options))
         self.fs = fs
         self.is_local = isinstance(fs, LocalFileSystem)
         if self.is_local:
@@ -155,6 +207,8 @@ class RunStorage:
             try:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
                 os.replace(tmp, fs_path)
             finally:
                 if os.path.exists(tmp):

@@ -24,6 +24,7 @@ import linecache
 import logging
 import math
 import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -35,6 +36,10 @@ from slipstream.config.errors import RewardFunctionError, did_you_mean
 logger = logging.getLogger(__name__)
 
 REWARD_LIMIT = 1e5  # |reward| above this stops a DeepRacer job
+SLOW_CALL_SECONDS = 1e-3
+"""A reward function slower than this per call gets a warning (it runs once per car per step)."""
+SLOW_CHECK_CALLS = 200
+"""Calls measured before the speed check (the first calls include imports and warm-up)."""
 FUNCTION_NAME = "reward_function"
 
 # The 27 keys of DeepRacer's params dict (DEEPRACER.md section 1).
@@ -92,6 +97,10 @@ class RewardFunction:
         self.source_text = source_text
         self.copy_params = copy_params
         self._warned_text = False
+        self.calls = 0
+        """Calls that returned (for the speed check)."""
+        self.seconds = 0.0
+        """Time spent in those calls, measured around the user's function."""
         _check_signature(function, self._where())
 
     @classmethod
@@ -118,11 +127,34 @@ class RewardFunction:
     def __call__(self, params: Mapping[str, Any]) -> float:
         """The reward for one step: the user's value, float()-cast and checked."""
         arg = copy_params(params) if self.copy_params else params
+        start = time.perf_counter()
         try:
             value = self.function(arg)
         except Exception as exc:
             raise self._call_error(exc, params) from exc
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        if self.calls == SLOW_CHECK_CALLS:
+            self._check_speed()
         return self._to_reward(value, params)
+
+    @property
+    def seconds_per_call(self) -> float:
+        """Mean measured time of one call so far (0 before the first call)."""
+        return self.seconds / self.calls if self.calls else 0.0
+
+    def _check_speed(self) -> None:
+        per_call = self.seconds_per_call
+        if per_call > SLOW_CALL_SECONDS:
+            logger.warning(
+                "%s: reward_function takes %.2f ms per call (mean of its first %d calls), more "
+                "than %.0f ms: it is called once per car per step, so it slows training down; "
+                "precompute what does not change (waypoint geometry, constants) outside it",
+                self.name,
+                1000 * per_call,
+                self.calls,
+                1000 * SLOW_CALL_SECONDS,
+            )
 
     def __repr__(self) -> str:
         return f"RewardFunction({self.name!r})"
@@ -165,15 +197,24 @@ class RewardFunction:
             where = f"{frame.filename}:{frame.lineno}"
             line = (frame.line or "").strip()
             at = f" at line {frame.lineno}" + (f" ({line!r})" if line else "")
-        return RewardFunctionError(
+        error = RewardFunctionError(
             f"reward_function raised {type(exc).__name__}: {exc}{at}, for params "
             f"{compact_params(params)}",
             source=where,
             fix="fix the reward function so it handles these params (test it with "
             "slipstream.config.check_reward_function)",
         )
+        error.params = dict(params)
+        return error
 
     def _to_reward(self, value: Any, params: Mapping[str, Any]) -> float:
+        try:
+            return self._checked_reward(value, params)
+        except RewardFunctionError as error:
+            error.params = dict(params)
+            raise
+
+    def _checked_reward(self, value: Any, params: Mapping[str, Any]) -> float:
         if type(value) is float or type(value) is int:  # the common case, checked cheaply
             if math.isfinite(value) and abs(value) <= REWARD_LIMIT:
                 return float(value)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from slipstream.config.errors import RewardFunctionError
 from slipstream.config.model_metadata import ModelMetadata, load_model_metadata
 from slipstream.config.reward_function import RewardFunction, as_reward_function
 from slipstream.env.sensors import SensorSuite
@@ -120,7 +121,11 @@ class DeepRacerCore:
         params = build_reward_params(result, self.track.length, self.waypoints, objects)
         reward = np.zeros(self.num_cars)
         for i in np.flatnonzero(result.phase_was_run):
-            reward[i] = self.reward_function(params[i])
+            try:
+                reward[i] = self.reward_function(params[i])
+            except RewardFunctionError as exc:
+                exc.car = int(i)
+                raise
         obs = self.observe()
         status = [ep.STATUS_NAMES[s] for s in result.status]
         return CoreStep(obs, reward, result.terminated, result.truncated, result, params, status)

@@ -10,11 +10,13 @@ a Ray actor (one CPU) on a local Ray instance started on demand or on a cluster
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from slipstream.rollout.worker import EpisodeSummary, RolloutResult, RolloutWorker, WorkerSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class WorkerPool(Protocol):
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]: ...
 
+    def nodes(self) -> list[str]: ...
+
     def stop(self) -> None: ...
 
 
@@ -69,18 +73,69 @@ class SerialWorkerPool:
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
         return self.workers[0].evaluate(episodes) if episodes else []
 
+    def nodes(self) -> list[str]:
+        return [w.node() for w in self.workers]
+
     def stop(self) -> None:
         for w in self.workers:
             w.stop()
 
 
-class RayWorkerPool:
-    """Workers as Ray actors (one CPU each), sampling in parallel."""
+MAX_REPLACEMENTS = 3
+"""Times one worker may die and be replaced within one call before the run stops."""
+CONNECT_TIMEOUT_S = 10.0
+"""How long to wait for a Ray cluster address to answer before giving up."""
 
-    def __init__(self, specs: Sequence[WorkerSpec], address: str | None = None) -> None:
+
+class WorkerLostError(RuntimeError):
+    """A rollout worker kept dying (more than `MAX_REPLACEMENTS` times in one call)."""
+
+
+def check_ray_address(address: str | None, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise `ConnectionError` within `timeout_s` when nothing answers at a ``host:port`` address.
+
+    ``None``/``"local"`` (a local Ray started here) and ``"auto"`` (Ray's own lookup, which fails
+    fast) are left to Ray; ``ray://host:port`` is checked like ``host:port``.
+    """
+    import socket
+
+    if address in (None, "", "auto", "local"):
+        return
+    target = address.split("://", 1)[1] if "://" in address else address
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConnectionError(
+            f"Ray address {address!r} is not host:port; give e.g. 10.0.0.5:6379, "
+            "ray://10.0.0.5:10001 or auto"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return
+    except OSError as err:
+        raise ConnectionError(
+            f"nothing answers at Ray address {address} ({err}); start the head node there with "
+            f"`ray start --head --port {port}`, or check the address and the firewall"
+        ) from None
+
+
+class RayWorkerPool:
+    """Workers as Ray actors (one CPU each, spread over the cluster's nodes), sampling in parallel.
+
+    A worker whose process dies (killed, out of memory, its node lost) is replaced by a new
+    actor with the same spec and the current weights, and its part of the call runs again, so
+    the iteration still gets all its episodes. `on_event` gets one line per replacement.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[WorkerSpec],
+        address: str | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
         import ray
 
         if not ray.is_initialized():
+            check_ray_address(address)
             ray.init(
                 address=address,
                 include_dashboard=False,
@@ -89,27 +144,86 @@ class RayWorkerPool:
                 configure_logging=False,
             )
         self.ray = ray
-        remote = ray.remote(num_cpus=1)(RolloutWorker)
-        self.workers = [remote.remote(s) for s in specs]
+        self.specs = list(specs)
+        self.on_event = on_event or log.warning
+        self._remote = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(RolloutWorker)
+        self.workers = [self._remote.remote(s) for s in self.specs]
         self.num_workers = len(self.workers)
+        self.replacements = [0] * self.num_workers
+        self._weights: tuple[Any, int] | None = None
+
+    def nodes(self) -> list[str]:
+        """Where each worker runs: ``node <id> (<ip>)``."""
+        return self._call(lambda r, w: w.node.remote(), range(self.num_workers))
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
         # calls on one actor run in order: the next sample/evaluate sees these weights
         ref = self.ray.put(dict(weights))
+        self._weights = (ref, version)
         for w in self.workers:
             w.set_weights.remote(ref, version)
 
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
-        pending = [
-            w.sample.remote(q.episodes, q.epsilon, q.max_steps, q.deterministic)
-            for w, q in zip(self.workers, requests, strict=True)
-        ]
-        return self.ray.get(pending)
+        return self._call(
+            lambda r, w: w.sample.remote(
+                requests[r].episodes,
+                requests[r].epsilon,
+                requests[r].max_steps,
+                requests[r].deterministic,
+            ),
+            range(len(requests)),
+        )
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
         if not episodes:
             return []
-        return self.ray.get(self.workers[0].evaluate.remote(episodes))
+        return self._call(lambda r, w: w.evaluate.remote(episodes), [0])[0]
+
+    def _call(self, submit: Callable[[int, Any], Any], ranks: Sequence[int]) -> list[Any]:
+        """Run `submit(rank, actor)` on each rank, replacing workers that die; results in order."""
+        from ray.exceptions import RayActorError, RayTaskError
+
+        ranks = list(ranks)
+        pending = {submit(r, self.workers[r]): r for r in ranks}
+        results: dict[int, Any] = {}
+        deaths = dict.fromkeys(ranks, 0)
+        while pending:
+            ready, _ = self.ray.wait(list(pending), num_returns=1)
+            rank = pending.pop(ready[0])
+            try:
+                results[rank] = self.ray.get(ready[0])
+            except RayActorError as err:
+                deaths[rank] += 1
+                if deaths[rank] > MAX_REPLACEMENTS:
+                    raise WorkerLostError(
+                        f"rollout worker {rank} died {deaths[rank]} times in one iteration; the "
+                        f"run stops (last: {str(err).splitlines()[0]}). Check the workers' memory "
+                        "and the nodes' logs (/tmp/ray/session_latest/logs), then --resume"
+                    ) from None
+                self._replace(rank, err)
+                pending[submit(rank, self.workers[rank])] = rank
+            except RayTaskError as err:
+                cause = getattr(err, "cause", None)
+                if isinstance(cause, Exception):
+                    raise cause from None
+                raise
+        return [results[r] for r in ranks]
+
+    def _replace(self, rank: int, err: Exception) -> None:
+        """A new actor for worker `rank`, with the current weights."""
+        self.ray.kill(self.workers[rank], no_restart=True)
+        self.replacements[rank] += 1
+        spec = replace(
+            self.specs[rank], seed=self.specs[rank].seed + 7919 * self.replacements[rank]
+        )
+        actor = self._remote.remote(spec)
+        if self._weights is not None:
+            actor.set_weights.remote(*self._weights)
+        self.workers[rank] = actor
+        self.on_event(
+            f"Worker> rollout worker {rank} died ({str(err).splitlines()[0][:200]}); replaced "
+            f"(replacement {self.replacements[rank]}), its part of this iteration runs again"
+        )
 
     def stop(self) -> None:
         for w in self.workers:
@@ -117,17 +231,22 @@ class RayWorkerPool:
 
 
 def make_worker_pool(
-    specs: Sequence[WorkerSpec], serial: bool, address: str | None = None
+    specs: Sequence[WorkerSpec],
+    serial: bool,
+    address: str | None = None,
+    on_event: Callable[[str], None] | None = None,
 ) -> SerialWorkerPool | RayWorkerPool:
     """Serial pool for `serial`, else Ray actors (on `address`, or a local Ray started here)."""
-    return SerialWorkerPool(specs) if serial else RayWorkerPool(specs, address)
+    return SerialWorkerPool(specs) if serial else RayWorkerPool(specs, address, on_event)
 
 
 __all__ = [
     "RayWorkerPool",
     "SampleRequest",
     "SerialWorkerPool",
+    "WorkerLostError",
     "WorkerPool",
+    "check_ray_address",
     "episodes_per_worker",
     "make_worker_pool",
 ]

@@ -9,6 +9,7 @@ workers beyond the state dicts and `RolloutResult`/`EpisodeSummary` records it i
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from slipstream.config.reward_function import SLOW_CALL_SECONDS, SLOW_CHECK_CALLS
 from slipstream.rollout.train_config import TrainConfig, TrainingError
 from slipstream.rollout.worker import EpisodeSummary, RolloutResult
 from slipstream.runs import (
@@ -40,6 +42,13 @@ from slipstream.runs.logs import (
     best_model_mean_line,
     evaluation_phase_end_line,
     evaluation_phase_start_line,
+)
+from slipstream.runs.metrics import MetricsError
+from slipstream.runs.recovery import (
+    RunPosition,
+    newest_loadable_checkpoint,
+    roll_back,
+    with_position,
 )
 
 log = logging.getLogger(__name__)
@@ -82,29 +91,60 @@ class RunRecorder:
         self.simtrace: SimtraceWriter | None = None
         self.metrics: list[TrainingMetricsWriter] = []
         self.episode_counts: list[int] = []
+        self._resume_notes: list[str] = []
+        self._reward_speed_noted = False
 
     # ------------------------------------------------------------------ before writing
 
     def resume_point(self) -> ResumePoint:
-        """The last checkpoint to continue from (`--resume`); TrainingError when there is none."""
-        existing = next_checkpoint_number(self.storage)
-        if existing == 0:
+        """The last complete checkpoint to continue from (`--resume`), the folder rolled back to it.
+
+        A damaged or half-written newer checkpoint is reported and the one before it used; what
+        an unfinished iteration left behind (metrics entries, simtrace files) is removed, so the
+        resumed run neither misses nor repeats an iteration. TrainingError when there is no
+        checkpoint.
+        """
+        if next_checkpoint_number(self.storage) == 0:
             raise TrainingError(
                 f"--resume: {self.config.run} has no checkpoint to resume from; drop --resume to "
                 "start a new run there"
             )
-        name = self.index.resolve("last")
-        state = load_checkpoint(self.storage, name)
-        log.info(
-            f"Checkpoint> Restoring from path={self.storage.path(self.layout.checkpoint(name))}"
+        try:
+            recovered = newest_loadable_checkpoint(self.storage)
+            undone = roll_back(self.layout, recovered, range(self.num_workers))
+        except (CheckpointError, MetricsError) as exc:
+            raise TrainingError(f"--resume: {exc}") from None
+        for name, why in recovered.skipped:
+            log.warning(f"--resume: checkpoint {name} is unusable ({why}); using {recovered.name}")
+        self._resume_notes = [
+            *(f"Checkpoint> {name} is unusable ({why})" for name, why in recovered.skipped),
+            *(f"Resume> {line}" for line in undone),
+            "Checkpoint> Restoring from "
+            f"path={self.storage.path(self.layout.checkpoint(recovered.name))}",
+        ]
+        log.info(self._resume_notes[-1])
+        position = recovered.position
+        iteration = (
+            position.next_iteration if position is not None else self.layout.next_iteration_index()
         )
+        self.index = CheckpointIndex(self.storage, self.config.best_model_metric)
+        self._update_reward_function()
         return ResumePoint(
-            checkpoint=name,
-            checkpoint_number=existing - 1,
-            total_steps=parse_checkpoint_name(name)[1],
-            iteration=self.layout.next_iteration_index(),
-            state=state,
+            checkpoint=recovered.name,
+            checkpoint_number=recovered.number,
+            total_steps=recovered.total_steps,
+            iteration=iteration,
+            state=recovered.state,
         )
+
+    def _update_reward_function(self) -> None:
+        """On resume, a reward function other than the run's replaces RUN/reward_function.py."""
+        source = self.config.reward_function.source_text
+        key = self.layout.reward_function
+        if source is None or (self.storage.exists(key) and self.storage.read_text(key) == source):
+            return
+        self.storage.write_text(key, source)
+        self._resume_notes.append(f"Resume> {key} replaced by {self.config.reward_function.name}")
 
     def check_new(self) -> None:
         """TrainingError when the folder already holds a model (nothing is changed)."""
@@ -145,7 +185,12 @@ class RunRecorder:
             source,
             self.training_params(),
         )
-        return save_checkpoint(self.storage, state, 0, 0)
+        return save_checkpoint(
+            self.storage,
+            with_position(state, RunPosition(0, (0,) * self.num_workers)),
+            0,
+            0,
+        )
 
     def open(self) -> None:
         """Open the log, simtrace and metrics writers (after `start` or `resume_point`)."""
@@ -153,7 +198,10 @@ class RunRecorder:
         self.simtrace = SimtraceWriter(self.layout)
         self.metrics = [
             TrainingMetricsWriter(
-                self.storage, self.layout.training_metrics(w), self.config.best_model_metric
+                self.storage,
+                self.layout.training_metrics(w),
+                self.config.best_model_metric,
+                auto_flush=False,  # written at the iteration's commit
             )
             for w in range(self.num_workers)
         ]
@@ -161,6 +209,8 @@ class RunRecorder:
         self.logger.startup(
             self.config.model_metadata.to_json_dict(), self.processed_hyperparameters()
         )
+        if self._resume_notes:
+            self.logger.write(self._resume_notes, to="both")
 
     def record_training(self, results: Sequence[RolloutResult], iteration: int) -> None:
         """The training episodes of one iteration: log lines, metrics, simtrace rows."""
@@ -195,13 +245,68 @@ class RunRecorder:
                 epoch["learning_rate"],
             )
 
-    def save_checkpoint(self, state: Mapping[str, Any], number: int, total_steps: int) -> str:
-        """Checkpoint `number`, older ones pruned (best and this one kept); returns its name."""
-        name = save_checkpoint(self.storage, state, number, total_steps)
+    def checkpoint_name(self, number: int, total_steps: int) -> str:
+        """Name checkpoint `number` will have (it is evaluated before it is saved)."""
+        return self.layout.checkpoint_name(number, total_steps)
+
+    def note_workers(self, lines: Sequence[str]) -> None:
+        """Lines about the workers (where they run, replacements) for the robomaker log."""
+        for line in lines:
+            log.info(line)
+        self.logger.write(list(lines))
+
+    def note_reward_speed(self, results: Sequence[RolloutResult]) -> None:
+        """Warn once, in the log, when the reward function is slower than 1 ms per call."""
+        if self._reward_speed_noted:
+            return
+        calls = sum(int(r.timings.get("reward_calls", 0)) for r in results)
+        seconds = sum(float(r.timings.get("reward_seconds", 0.0)) for r in results)
+        if calls < SLOW_CHECK_CALLS:
+            return
+        self._reward_speed_noted = True
+        per_call = seconds / calls
+        if per_call > SLOW_CALL_SECONDS:
+            line = (
+                f"Warning> reward_function takes {1000 * per_call:.2f} ms per call (mean of "
+                f"{calls} calls), more than {1000 * SLOW_CALL_SECONDS:.0f} ms: it runs once per "
+                "car per step and slows training down"
+            )
+            log.warning(line)
+            self.logger.write(line, to="both")
+
+    def commit(
+        self, state: Mapping[str, Any], number: int, total_steps: int, iteration: int
+    ) -> str:
+        """Write everything of `iteration`, then checkpoint `number` (the commit); returns its name.
+
+        Order: metrics JSON, simtrace CSVs (the index was written by `record_evaluation`), then
+        the checkpoint with its `RunPosition`; older checkpoints are pruned after it (best and
+        this one kept). A crash before the checkpoint's digest is written leaves an iteration
+        that `--resume` undoes (`slipstream.runs.recovery`).
+        """
+        for m in self.metrics:
+            m.flush()
+        self.simtrace.write_iteration(iteration)
+        position = RunPosition(
+            next_iteration=iteration + 1,
+            metrics_entries=tuple(len(m) for m in self.metrics),
+            checkpoint_index=json.dumps(self.index.to_json(), indent=2)
+            if self.index.last is not None
+            else "",
+        )
+        name = save_checkpoint(self.storage, with_position(state, position), number, total_steps)
         best = self.index.best.name if self.index.best is not None else name
         prune_checkpoints(self.storage, protect={best, name})
         self.logger.checkpoint_saved(name, number, parse_checkpoint_name(best)[0], number)
+        self.logger.flush()
         return name
+
+    def discard(self) -> None:
+        """Forget what an iteration that failed has buffered (nothing of it is written)."""
+        if self.logger is not None:
+            self.logger.discard()
+        if self.simtrace is not None:
+            self.simtrace.discard()
 
     def record_evaluation(
         self, evaluation: Sequence[EpisodeSummary], iteration: int, checkpoint: str
@@ -240,11 +345,6 @@ class RunRecorder:
         self.logger.write(best_model_evaluations_line(progress, metric))
         self.logger.write(best_model_mean_line(avg, metric))
         return self.index.update(checkpoint, avg, time_stamp=time.time())
-
-    def end_iteration(self, iteration: int) -> None:
-        """Write the iteration's simtrace files and flush the logs."""
-        self.simtrace.write_iteration(iteration)
-        self.logger.flush()
 
     def close(self) -> None:
         if self.logger is not None:

@@ -12,8 +12,11 @@ or as Ray actors), `recording` (the run folder). This module only sequences them
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from typing import TextIO
 
 import numpy as np
 
+from slipstream.config.errors import RewardFunctionError
 from slipstream.rl.exploration import action_selection
 from slipstream.rollout.pool import SampleRequest, episodes_per_worker, make_worker_pool
 from slipstream.rollout.recording import RunRecorder, read_pretrained
@@ -110,9 +114,20 @@ class Trainer:
                 self._load_pretrained(config.pretrained, config.pretrained_checkpoint)
             self.current_checkpoint = self.recorder.start(self.update.state_dict())
         self.recorder.open()
-        self.workers = make_worker_pool(
-            worker_specs(config, self.shares, self.iteration), config.serial, config.address
+        try:
+            self.workers = make_worker_pool(
+                worker_specs(config, self.shares, self.iteration),
+                config.serial,
+                config.address,
+                on_event=lambda line: self.recorder.note_workers([line]),
+            )
+        except ConnectionError as exc:
+            self.recorder.close()
+            raise TrainingError(f"--address {config.address}: {exc}") from None
+        self.recorder.note_workers(
+            [f"Worker> rollout worker {r} runs in {n}" for r, n in enumerate(self.workers.nodes())]
         )
+        self._stop_requested = False
 
     @property
     def learner(self):
@@ -137,24 +152,62 @@ class Trainer:
         cfg = self.config
         start = time.monotonic()
         reports = []
+        self.stopped_by_user = False
         try:
-            self.workers.set_weights(self.update.policy_weights(), self.checkpoint_number)
-            while True:
-                if cfg.iterations is not None and len(reports) >= cfg.iterations:
-                    break
-                if cfg.minutes is not None and time.monotonic() - start >= cfg.minutes * 60:
-                    break
-                report = self.run_iteration()
-                reports.append(report)
-                if on_iteration:
-                    on_iteration(report)
-                self._print_progress(report, start)
-                if cfg.until_lap and report.eval_lap_complete:
-                    break
+            with self._stop_on_ctrl_c():
+                self.workers.set_weights(self.update.policy_weights(), self.checkpoint_number)
+                while True:
+                    if cfg.iterations is not None and len(reports) >= cfg.iterations:
+                        break
+                    if cfg.minutes is not None and time.monotonic() - start >= cfg.minutes * 60:
+                        break
+                    if self._stop_requested:
+                        self.stopped_by_user = True
+                        break
+                    try:
+                        report = self.run_iteration()
+                    except BaseException:
+                        self.recorder.discard()  # nothing of the unfinished iteration is written
+                        raise
+                    reports.append(report)
+                    if on_iteration:
+                        on_iteration(report)
+                    self._print_progress(report, start)
+                    if cfg.until_lap and report.eval_lap_complete:
+                        break
         finally:
             self.recorder.close()
             self.workers.stop()
         return reports
+
+    def request_stop(self) -> None:
+        """Stop after the current iteration is saved (what the first Ctrl-C does)."""
+        self._stop_requested = True
+
+    @contextlib.contextmanager
+    def _stop_on_ctrl_c(self):
+        """First Ctrl-C: finish and save the current iteration, then stop; the second: stop now."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self._stop_requested:
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            sys.stderr.write(
+                "\nCtrl-C: stopping after this iteration is saved (Ctrl-C again to stop now; "
+                "the unfinished iteration is then dropped and --resume continues from the last "
+                "checkpoint)\n"
+            )
+            sys.stderr.flush()
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _sample_requests(self) -> list[SampleRequest]:
         cfg, hp = self.config, self.config.hyperparameters
@@ -174,23 +227,32 @@ class Trainer:
         """Sample with the published policy, update, save and publish, evaluate the new policy."""
         cfg, rec = self.config, self.recorder
         t0 = time.perf_counter()
-        results = self.workers.sample(self._sample_requests())
+        try:
+            results = self.workers.sample(self._sample_requests())
+        except RewardFunctionError as exc:
+            raise self._reward_failure(exc) from None
         t_rollout = time.perf_counter() - t0
+        rec.note_reward_speed(results)
         rec.record_training(results, self.iteration)
         samples = sum(r.num_samples for r in results)
         t1 = time.perf_counter()
         rec.record_policy_training(self.update.update(results, self.iteration))
         t_learn = time.perf_counter() - t1
-        self.total_steps += samples
-        self.checkpoint_number += 1
-        name = rec.save_checkpoint(
-            self.update.state_dict(), self.checkpoint_number, self.total_steps
-        )
-        self.current_checkpoint = name
-        self.workers.set_weights(self.update.policy_weights(), self.checkpoint_number)
-        evaluation = self.workers.evaluate(cfg.eval_episodes)
+        total_steps = self.total_steps + samples
+        number = self.checkpoint_number + 1
+        name = rec.checkpoint_name(number, total_steps)
+        self.workers.set_weights(self.update.policy_weights(), number)
+        try:
+            evaluation = self.workers.evaluate(cfg.eval_episodes)
+        except RewardFunctionError as exc:
+            raise self._reward_failure(exc) from None
         rec.record_evaluation(evaluation, self.iteration, name)
-        rec.end_iteration(self.iteration)
+        rec.commit(self.update.state_dict(), number, total_steps, self.iteration)
+        self.total_steps, self.checkpoint_number, self.current_checkpoint = (
+            total_steps,
+            number,
+            name,
+        )
         episodes = [e for r in results for e in r.episodes]
         progress = np.array([e.progress for e in episodes]) if episodes else np.zeros(1)
         env_steps = sum(r.env_steps for r in results)
@@ -214,6 +276,34 @@ class Trainer:
         log.debug("iteration %d: rollout %.1fs, learn %.1fs", self.iteration, t_rollout, t_learn)
         self.iteration += 1
         return report
+
+    def _reward_failure(self, exc: RewardFunctionError) -> RewardFunctionError:
+        """The worker's error, with the run's episode number and iteration, and how to go on."""
+        w, trial = exc.worker, exc.trial
+        if exc.phase == "evaluation":
+            where = f"evaluation episode {trial} of iteration {self.iteration}"
+        elif w is not None and trial is not None:
+            episode = self.recorder.episode_counts[w] + trial
+            where = f"episode {episode} (iteration {self.iteration}, trial {trial})"
+        else:
+            where = f"iteration {self.iteration}"
+        problem = exc.problem.split(": ", 1)[1] if exc.worker is not None else exc.problem
+        error = RewardFunctionError(
+            f"in worker {w}, {where}, step {exc.step}: {problem}",
+            source=exc.source,
+            fix=f"{exc.fix or 'fix the reward function'}. Training stopped; iteration "
+            f"{self.iteration} was not recorded and checkpoint {self.current_checkpoint} is the "
+            "last one: continue with `slipstream train --run RUN --resume --reward-function "
+            "FIXED.py`",
+        )
+        error.params, error.worker, error.trial, error.step, error.phase = (
+            exc.params,
+            w,
+            trial,
+            exc.step,
+            exc.phase,
+        )
+        return error
 
     # ------------------------------------------------------------------ display
 

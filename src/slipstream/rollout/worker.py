@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from slipstream.config.errors import RewardFunctionError
 from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
 from slipstream.config.reward_function import RewardFunction
 from slipstream.env.core import DeepRacerCore
@@ -130,6 +131,15 @@ class RolloutWorker:
     def set_weights(self, state: dict[str, Any], version: int) -> None:
         self.actor.set_weights(state, version)
 
+    def node(self) -> str:
+        """Where this worker runs: ``node <Ray node id> (<ip>)``, or ``this process``."""
+        import ray
+
+        if not ray.is_initialized():
+            return "this process"
+        context = ray.get_runtime_context()
+        return f"node {context.get_node_id()} ({ray.util.get_node_ip_address()})"
+
     def stop(self) -> None:
         """Nothing to release; present so Ray and serial workers stop the same way."""
 
@@ -169,7 +179,10 @@ class RolloutWorker:
             t0 = time.perf_counter()
             actions = self.actor.act(obs, deterministic=deterministic, epsilon=epsilon)
             t1 = time.perf_counter()
-            step = core.step(actions)
+            try:
+                step = core.step(actions)
+            except RewardFunctionError as exc:
+                raise self._located(exc, local_id, ep_steps) from None
             timings["policy"] += t1 - t0
             timings["env"] += time.perf_counter() - t1
             r = step.result
@@ -232,8 +245,28 @@ class RolloutWorker:
         result = self._assemble(rows, trace, summaries, final_obs_parts, final_ids)
         result.env_steps = env_steps
         result.seconds = time.perf_counter() - start
-        result.timings = timings
+        reward = core.reward_function
+        result.timings = {**timings, "reward_calls": reward.calls, "reward_seconds": reward.seconds}
         return result
+
+    def _located(
+        self, exc: RewardFunctionError, local_id: np.ndarray, ep_steps: np.ndarray, phase: str = ""
+    ) -> RewardFunctionError:
+        """`exc` with the worker, the episode within this call (1-based) and the step added."""
+        car = exc.car if exc.car is not None else 0
+        trial = int(local_id[car]) + 1
+        steps = (exc.params or {}).get("steps")
+        step = int(steps) if isinstance(steps, int | float) else int(ep_steps[car]) + 1
+        located = RewardFunctionError(
+            f"worker {self.spec.worker_index}, {phase}episode {trial} of this call, step "
+            f"{step}: {exc.problem}",
+            source=exc.source,
+            fix=exc.fix,
+        )
+        located.params, located.car = exc.params, car
+        located.worker, located.trial, located.step = self.spec.worker_index, trial, step
+        located.phase = phase.strip() or "training"
+        return located
 
     def _trace_columns(self, step, actions: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
         r = step.result
@@ -339,7 +372,10 @@ class RolloutWorker:
         out: list[EpisodeSummary | None] = [None] * num_episodes
         while active.any():
             actions = self.actor.act(obs, deterministic=True)
-            step = core.step(actions)
+            try:
+                step = core.step(actions)
+            except RewardFunctionError as exc:
+                raise self._located(exc, np.arange(num_episodes), steps, "evaluation ") from None
             r = step.result
             total += np.where(active, step.reward, 0.0)
             steps += active

@@ -206,6 +206,11 @@ class RunLogger:
             self.echo.flush()
         self._last_flush = time.monotonic()
 
+    def discard(self) -> None:
+        """Drop the lines not yet written (e.g. those of an iteration that failed)."""
+        for buffer in self._buffers.values():
+            buffer.clear()
+
     def close(self) -> None:
         self.flush()
 

@@ -278,6 +278,11 @@ class SimtraceWriter:
             written.append(key)
         return written
 
+    def discard(self) -> None:
+        """Drop every buffered row (e.g. those of an iteration that failed)."""
+        self._pending.clear()
+        self._pending_rows.clear()
+
     def flush(self) -> list[str]:
         """Write everything buffered (all iterations); returns the keys written."""
         written = []

@@ -172,6 +172,7 @@ def check_inputs(config) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slipstream.config.errors import ConfigError
+    from slipstream.rollout.pool import WorkerLostError
     from slipstream.rollout.trainer import Trainer, TrainingError
     from slipstream.tracks.track import TrackError
 
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         config = build_config(args)
         check_inputs(config)
         if args.resume and not args.custom_files and not args.model_metadata:
-            config = _inputs_from_run(config)
+            config = _inputs_from_run(config, keep_reward_function=bool(args.reward_function))
         trainer = Trainer(config)
     except (ConfigError, TrackError, TrainingError, FileNotFoundError) as exc:
         print(f"slipstream train: {exc}", file=sys.stderr)
@@ -200,6 +201,16 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nstopped: the last checkpoint is kept; continue with --resume", file=sys.stderr)
         return 130
+    except (ConfigError, TrainingError, WorkerLostError) as exc:
+        print(f"slipstream train: {exc}", file=sys.stderr)
+        return 1
+    if trainer.stopped_by_user:
+        print(
+            f"stopped after iteration {trainer.iteration - 1} was saved (checkpoint "
+            f"{trainer.current_checkpoint}); continue with --resume",
+            file=sys.stderr,
+        )
+        return 130
     if reports:
         last = reports[-1]
         print(
@@ -210,8 +221,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inputs_from_run(config):
-    """On --resume, use the inputs saved in the run folder (what the model was trained with)."""
+def _inputs_from_run(config, keep_reward_function: bool = False):
+    """On --resume, use the inputs saved in the run folder (what the model was trained with).
+
+    `keep_reward_function`: a --reward-function was given; it replaces the run's (e.g. one fixed
+    after it failed mid-run).
+    """
     from slipstream.config import load_reward_function, parse_model_metadata
     from slipstream.config.reward_function import reward_function_from_source
     from slipstream.runs import RunLayout, RunStorage
@@ -220,7 +235,9 @@ def _inputs_from_run(config):
     layout = RunLayout(storage)
     metadata = parse_model_metadata(json.loads(storage.read_text(layout.model_metadata)))
     reward = config.reward_function
-    if storage.is_local and storage.exists(layout.reward_function):
+    if keep_reward_function:
+        pass
+    elif storage.is_local and storage.exists(layout.reward_function):
         reward = load_reward_function(Path(storage.path(layout.reward_function)))
     elif storage.exists(layout.reward_function):
         key = layout.reward_function

@@ -91,11 +91,17 @@ class WorkerLostError(RuntimeError):
     """A rollout worker kept dying (more than `MAX_REPLACEMENTS` times in one call)."""
 
 
-def check_ray_address(address: str | None, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Raise `ConnectionError` within `timeout_s` when nothing answers at a ``host:port`` address.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_HTTP2_SETTINGS = 0x04
 
-    ``None``/``"local"`` (a local Ray started here) and ``"auto"`` (Ray's own lookup, which fails
-    fast) are left to Ray; ``ray://host:port`` is checked like ``host:port``.
+
+def check_ray_address(address: str | None, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise `ConnectionError` within about `timeout_s` when no Ray head answers at `address`.
+
+    Ray's own connection attempt retries for minutes when the address is wrong; this check
+    opens a TCP connection and waits for the gRPC (HTTP/2) greeting that Ray's GCS (and the
+    ``ray://`` client server) sends. ``None``/``"local"`` (a local Ray started here) and
+    ``"auto"`` (Ray's own lookup, which fails fast) are left to Ray.
     """
     import socket
 
@@ -109,13 +115,22 @@ def check_ray_address(address: str | None, timeout_s: float = CONNECT_TIMEOUT_S)
             "ray://10.0.0.5:10001 or auto"
         )
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            return
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            sock.sendall(_HTTP2_PREFACE)
+            header = sock.recv(9)
+    except TimeoutError:
+        header = None
     except OSError as err:
         raise ConnectionError(
             f"nothing answers at Ray address {address} ({err}); start the head node there with "
             f"`ray start --head --port {port}`, or check the address and the firewall"
         ) from None
+    if not header or len(header) < 4 or header[3] != _HTTP2_SETTINGS:
+        raise ConnectionError(
+            f"the server at {address} did not answer like a Ray head node within {timeout_s:.0f} "
+            "s; check the port (`ray start --head` prints the address to use)"
+        )
 
 
 class RayWorkerPool:

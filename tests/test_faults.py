@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
+import signal
 import socket
 import time
 from pathlib import Path
@@ -159,54 +161,78 @@ def crash_at_write(monkeypatch, k: int) -> list[str]:
     return writes
 
 
-def test_trainer_crash_at_every_write_resumes_exactly(one_iteration, tmp_path, monkeypatch):
-    """Kill the trainer at each write of iteration 1 in turn; --resume finishes it exactly once."""
-    # the writes of one iteration, in order (the crash point beyond the last never fires)
+def test_trainer_crashes_resume_exactly_and_a_corrupt_checkpoint_falls_back(
+    one_iteration, tmp_path, monkeypatch, caplog
+):
+    """Kill the trainer at writes of iteration 1; --resume rolls back to the last commit.
+
+    Then damage the newest checkpoint of a complete run: it is reported and the one before used.
+    """
+    # a complete iteration 1, recording the order of its writes
     probe = tmp_path / "probe"
     shutil.copytree(one_iteration, probe)
-    writes = crash_at_write(monkeypatch, 10_000)
+    writes = crash_at_write(monkeypatch, 10_000)  # counts, never fires
     Trainer(config(probe, resume=True), echo=None).run()
     monkeypatch.undo()
     order = list(writes)
     commit = next(i for i, key in enumerate(order) if key.endswith(".sha256"))
-    assert order[commit].startswith("model/2_Step-")
+    checkpoint = order[commit - 1]
+    assert checkpoint.startswith("model/2_Step-") and checkpoint.endswith(".pt")
     assert {"metrics/TrainingMetrics.json", "training-simtrace/1-iteration.csv"} <= set(
         order[:commit]
     )
-    for k in range(len(order)):
+    first = order.index("model/deepracer_checkpoints.json")  # the iteration's first write
+    # crash before anything, with the checkpoint's bytes but no digest, at the digest, after it
+    for k in (first, commit - 1, commit, len(order) - 1):
         run = tmp_path / f"crash{k}"
         shutil.copytree(one_iteration, run)
         crash_at_write(monkeypatch, k)
         with pytest.raises(Crash):
             Trainer(config(run, resume=True), echo=None).run()
         monkeypatch.undo()
-        resumed = Trainer(config(run, resume=True), echo=None)
+        resumed = Trainer(config(run, resume=True), echo=None)  # rolls the folder back
+        resumed.workers.stop()
         assert resumed.iteration == (2 if k > commit else 1), (k, order[k])
-        if k > commit:
-            resumed.workers.stop()
-        else:
-            resumed.run()
-        check_exactly_once(run, 2)
+        check_exactly_once(run, resumed.iteration)
 
-
-def test_corrupt_newest_checkpoint_is_reported_and_the_previous_used(
-    one_iteration, tmp_path, caplog
-):
-    run = tmp_path / "run"
-    shutil.copytree(one_iteration, run)
-    Trainer(config(run, resume=True), echo=None).run()  # iteration 1 -> checkpoint 2
-    newest = sorted((run / "model").glob("2_Step-*.pt"))[0]
+    newest = probe / checkpoint
     data = bytearray(newest.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte
     newest.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING):
-        trainer = Trainer(config(run, resume=True), echo=None)
+        trainer = Trainer(config(probe, resume=True), echo=None)
     assert f"checkpoint {newest.name}" in caplog.text and "sha256" in caplog.text
     assert trainer.checkpoint_number == 1 and trainer.iteration == 1
     trainer.run()  # iteration 1 again, from checkpoint 1
-    check_exactly_once(run, 2)
-    log = (run / "logs" / "training" / "slipstream-sagemaker.log").read_text()
+    check_exactly_once(probe, 2)
+    log = (probe / "logs" / "training" / "slipstream-sagemaker.log").read_text()
     assert f"{newest.name} is unusable" in log
+
+
+def test_ctrl_c_once_finishes_the_iteration_twice_stops_at_once(one_iteration, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(one_iteration, run)
+    trainer = Trainer(config(run, resume=True, iterations=5), echo=None)
+    # one Ctrl-C during iteration 1: it is finished and saved, then the run stops
+    reports = trainer.run(on_iteration=lambda r: os.kill(os.getpid(), signal.SIGINT))
+    assert [r.iteration for r in reports] == [1] and trainer.stopped_by_user
+    check_exactly_once(run, 2)
+    # two at once in the middle of iteration 2 (from inside the reward function): stop now
+    interrupt = tmp_path / "reward_function.py"
+    interrupt.write_text(
+        "import os, signal\n"
+        "def reward_function(params):\n"
+        "    if params['steps'] == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return 1.0\n"
+    )
+    reward = as_reward_function(interrupt)
+    trainer = Trainer(config(run, resume=True, iterations=5, reward_function=reward), None)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    check_exactly_once(run, 2)  # nothing of iteration 2 was written
 
 
 # ----------------------------------------------------------------------------- reward function

@@ -1,6 +1,6 @@
 """A run folder on S3 end to end, against a real S3 API (moto's server mode on 127.0.0.1).
 
-train, resume, evaluate, analyze, export and race run through the CLI on ``s3://bucket/prefix``;
+train, resume, evaluate, analyze and export run through the CLI on ``s3://bucket/prefix``;
 deepracer-utils' own `S3FileHandler` then reads the run back from the same endpoint.
 """
 
@@ -92,7 +92,6 @@ def test_train_resume_evaluate_analyze_export_on_s3(s3_bucket, moto_endpoint, ca
     assert main(["evaluate", run, "--trials", "1", "--checkpoint", "last"]) == 0
     assert main(["analyze", run]) == 0
     assert main(["export", run]) == 0
-    assert main(["race", run, run, "--laps", "1"]) == 0
     out = capsys.readouterr().out
     assert "last checkpoint 2_Step-" in out  # the resumed run continued the numbering
 

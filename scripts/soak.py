@@ -136,7 +136,7 @@ def main() -> int:
     kill_trainer_at = args.kill_trainer_at if args.kill_trainer_at is not None else args.minutes / 2
     rng = random.Random(args.seed)
     Path(args.run).mkdir(parents=True, exist_ok=True)
-    log = open(Path(args.run).with_suffix(".log"), "w")  # noqa: SIM115
+    log = open(Path(args.run).with_suffix(".log"), "w")
     start = time.monotonic()
     events: list[str] = []
 
@@ -178,7 +178,10 @@ def main() -> int:
     note(f"trainer finished with {trainer.returncode}")
     summary = check_run(Path(args.run))
     summary.update(
-        minutes=args.minutes, worker_kills=worker_kills, trainer_killed=trainer_killed, events=events
+        minutes=args.minutes,
+        worker_kills=worker_kills,
+        trainer_killed=trainer_killed,
+        events=events,
     )
     evaluation = subprocess.run(
         [sys.executable, "-m", "slipstream.cli", "evaluate", args.run, "--trials", "3"],

@@ -254,6 +254,7 @@ class RunRecorder:
         for line in lines:
             log.info(line)
         self.logger.write(list(lines))
+        self.logger.flush()  # at once: a replacement is news even if the iteration never ends
 
     def note_reward_speed(self, results: Sequence[RolloutResult]) -> None:
         """Warn once, in the log, when the reward function is slower than 1 ms per call."""

@@ -42,7 +42,7 @@ def test_a_finished_car_is_frozen_until_reset():
     frozen = {name: np.array(getattr(core.sim.state, name))[0] for name in ("x", "y", "yaw")}
     calls, steps0, done0 = reward.calls, step.result.steps[0], core.sim.episodes_done[0]
     obs0 = step.obs["FRONT_FACING_CAMERA"][0].copy()
-    for k in range(30):
+    for _ in range(30):
         step = core.step(commands=commands)
         assert not step.terminated[0] and not step.truncated[0]
         assert not step.result.phase_was_run[0] and step.reward[0] == 0.0

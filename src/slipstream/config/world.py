@@ -48,7 +48,12 @@ from slipstream.tracks.registry import DEFAULT_TRACK
 logger = logging.getLogger(__name__)
 
 JOB_TYPES = ("TRAINING", "EVALUATION")
-RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT", "HEAD_TO_MODEL", "F1")
+RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT", "HEAD_TO_MODEL")
+"""The race types the simulator runs (DeepRacer's F1 race type is refused with a message)."""
+DRFC_DEFAULT_OBSTACLES = 6
+"""Obstacles of an OBJECT_AVOIDANCE race that asks for none (DRfC's DR_OA_NUMBER_OF_OBSTACLES)."""
+DRFC_DEFAULT_BOT_CARS = 3
+"""Bot cars of a HEAD_TO_BOT race that asks for none (DRfC's DR_H2B_NUMBER_OF_BOT_CARS)."""
 BEST_MODEL_METRICS = ("progress", "reward", "laptime")
 EVAL_CHECKPOINTS = ("best", "last")
 DONE_CONDITIONS = ("any", "all")
@@ -217,6 +222,18 @@ class WorldConfig:
     def keys(cls) -> tuple[str, ...]:
         """The typed YAML keys (field names without `extra`)."""
         return tuple(_PARSERS)
+
+    def with_race_type(self, race_type: str) -> WorldConfig:
+        """RACE_TYPE `race_type`; a race type with objects but none asked for gets DRfC's
+        counts (6 obstacles, 3 bot cars). Objects otherwise follow their counts, as in DeepRacer."""
+        changes: dict[str, Any] = {}
+        if race_type != self.RACE_TYPE:
+            changes["RACE_TYPE"] = race_type
+        if race_type == "OBJECT_AVOIDANCE" and not self.NUMBER_OF_OBSTACLES:
+            changes["NUMBER_OF_OBSTACLES"] = DRFC_DEFAULT_OBSTACLES
+        if race_type == "HEAD_TO_BOT" and not self.NUMBER_OF_BOT_CARS:
+            changes["NUMBER_OF_BOT_CARS"] = DRFC_DEFAULT_BOT_CARS
+        return self.with_overrides(changes, source="RACE_TYPE") if changes else self
 
     @classmethod
     def for_job(cls, job_type: str) -> WorldConfig:
@@ -669,6 +686,17 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     return parse
 
 
+def _race_type(value: Any, key: str) -> str:
+    if str(value).strip().upper() == "F1":
+        raise WorldConfigError(
+            "the F1 race type (several models racing for a grid position) is not supported",
+            key=key,
+            value=value,
+            fix=f"use one of {', '.join(RACE_TYPES)}; race two models with `slipstream race`",
+        )
+    return parse_choice(value, key, RACE_TYPES, WorldConfigError)
+
+
 def _obstacle_type(value: Any, key: str) -> str:
     text = parse_str(value, key, WorldConfigError)
     if text not in OBSTACLE_TYPES:
@@ -733,7 +761,7 @@ def _object_positions(value: Any, key: str) -> tuple[tuple[float, int], ...]:
 _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "JOB_TYPE": _choice(JOB_TYPES),
     "WORLD_NAME": _text,
-    "RACE_TYPE": _choice(RACE_TYPES),
+    "RACE_TYPE": _race_type,
     "NUM_WORKERS": _int,
     "TRACK_DIRECTION_CLOCKWISE": _bool,
     "REVERSE_DIR": _bool,
@@ -853,7 +881,14 @@ def _check_ranges(w: WorldConfig) -> None:
     )
 
 
+SLIPSTREAM_KEYS = frozenset({"CARS_PER_WORLD"})
+"""Slipstream's own world keys (kept in `extra`, read by the env): CARS_PER_WORLD = racecars
+sharing one world (2 in a head-to-head race)."""
+
+
 def _is_known_unused(key: str) -> bool:
+    if key in SLIPSTREAM_KEYS:
+        return True
     return key in KNOWN_UNUSED_KEYS or key.startswith(_KNOWN_UNUSED_PREFIXES)
 
 

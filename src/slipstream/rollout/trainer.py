@@ -61,7 +61,7 @@ def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list
                 track=config.track_of(r),
                 model_metadata=config.model_metadata.to_json_dict(),
                 reward_function=config.reward_function,
-                world=dict(config.world),
+                world=config.world,
                 race_type=config.race_type,
                 cars=max(1, min(cars, share)),
                 eval_cars=config.eval_episodes,

@@ -196,3 +196,63 @@ def test_continuous_ppo_and_sac_train_one_iteration(tmp_path):
         assert (steer, speed) == (float(first["steer"]), float(first["throttle"]))
         assert 1.0 <= speed <= 2.0 and -30.0 <= steer <= 30.0
         assert float(first["tstamp"]) == pytest.approx(1 / 15)
+
+
+class InvariantReward:
+    """A reward function asserting DeepRacer's params invariants on every call (one car)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.last_steps = None
+        self.ended = True
+
+    def __call__(self, params):
+        from slipstream.sim.params import REWARD_PARAM_KEYS
+
+        assert set(params) == set(REWARD_PARAM_KEYS)
+        for key in ("all_wheels_on_track", "is_left_of_center", "is_offtrack", "is_reversed"):
+            assert isinstance(params[key], bool), key
+        for key in ("x", "y", "heading", "distance_from_center", "progress", "speed"):
+            assert isinstance(params[key], float), key
+        assert -180.0 <= params["heading"] <= 180.0
+        assert 0.0 <= params["progress"] <= 100.0
+        assert params["distance_from_center"] >= 0.0 and params["track_width"] > 0.0
+        prev, nxt = params["closest_waypoints"]
+        assert 0 <= prev < len(params["waypoints"]) and 0 <= nxt < len(params["waypoints"])
+        steps = params["steps"]
+        if self.ended:  # a new episode: the prepare step (1) is never rewarded
+            assert steps == 2, steps
+        else:  # the next step of the episode, or a new one after a rule not seen in params
+            assert steps in (2, self.last_steps + 1), (steps, self.last_steps)
+        # a car off the road, crashed or done ends its episode at this call: no call after it
+        self.ended = params["is_offtrack"] or params["progress"] >= 100.0
+        self.last_steps = steps
+        self.calls += 1
+        return 1.0 if params["all_wheels_on_track"] else 1e-3
+
+
+def test_training_with_a_reward_function_asserting_deepracers_invariants(tmp_path):
+    reward = InvariantReward()
+    hp = load_hyperparameters(
+        {
+            "num_episodes_between_training": EPISODES,
+            "num_epochs": 1,
+            "batch_size": 32,
+            "term_cond_max_episodes": 1,
+        }
+    )
+    cfg = config(
+        tmp_path / "run",
+        reward_function=as_reward_function(reward),
+        hyperparameters=hp,
+        cars_per_worker=1,
+        eval_episodes=1,
+        iterations=None,
+        minutes=None,
+        world={"NUMBER_OF_REVERSE_COUNTS": "15", "CHANGE_START_POSITION": "true"},
+    )
+    reports = Trainer(cfg, echo=None).run()
+    # term_cond_max_episodes counts training iterations (DeepRacer's improve_steps)
+    assert len(reports) == 1
+    # every learning row was a reward call (the evaluation episode made some more)
+    assert reward.calls > reports[0].samples > 0

@@ -37,7 +37,7 @@ def test_one_race_type_list_and_f1_is_refused_with_a_message():
     assert "F1" not in RACE_TYPES
     for race_type in RACE_TYPES:
         resolve_world(None, race_type)  # every race type config accepts, the env runs
-    with pytest.raises(WorldConfigError, match="F1 race type .* not supported"):
+    with pytest.raises(WorldConfigError, match=r"F1 race type .* not supported"):
         WorldConfig(RACE_TYPE="F1")
     with pytest.raises(WorldConfigError, match="unknown race_type"):
         DeepRacerCore(1, track="slipstream_oval", race_type="DRAG_RACE")

@@ -142,6 +142,13 @@ class Trainer:
             while True:
                 if cfg.iterations is not None and len(reports) >= cfg.iterations:
                     break
+                if self.iteration >= cfg.hyperparameters.term_cond_max_episodes:
+                    # DeepRacer's improve_steps: the run's training iterations, resumes included
+                    self._say(
+                        f"term_cond_max_episodes={cfg.hyperparameters.term_cond_max_episodes} "
+                        "training iterations reached"
+                    )
+                    break
                 if cfg.minutes is not None and time.monotonic() - start >= cfg.minutes * 60:
                     break
                 report = self.run_iteration()
@@ -216,6 +223,11 @@ class Trainer:
         return report
 
     # ------------------------------------------------------------------ display
+
+    def _say(self, line: str) -> None:
+        if self.echo is not None:
+            self.echo.write(line + "\n")
+            self.echo.flush()
 
     def _print_progress(self, report: IterationReport, start: float) -> None:
         if self.echo is None:

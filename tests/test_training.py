@@ -256,3 +256,17 @@ def test_training_with_a_reward_function_asserting_deepracers_invariants(tmp_pat
     assert len(reports) == 1
     # every learning row was a reward call (the evaluation episode made some more)
     assert reward.calls > reports[0].samples > 0
+
+
+def test_pretrained_without_a_usable_checkpoint_is_a_clear_error_and_writes_nothing(tmp_path):
+    drfc = tmp_path / "drfc" / "model"
+    drfc.mkdir(parents=True)
+    index = {"name": "6_Step-3500.ckpt", "avg_eval_metric": 40.0, "time_stamp": 2.0}
+    (drfc / "deepracer_checkpoints.json").write_text(
+        json.dumps({"best_checkpoint": index, "last_checkpoint": index})
+    )
+    run = tmp_path / "run"
+    for source in (drfc.parent, tmp_path / "missing"):
+        with pytest.raises(TrainingError, match="no usable Slipstream checkpoint"):
+            Trainer(config(run, pretrained=str(source)), echo=None)
+        assert not run.exists()

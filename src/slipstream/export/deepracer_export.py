@@ -91,8 +91,10 @@ def car_graph(metadata: ModelMetadata, policy_state: dict[str, Any]) -> bytes:
 
 def export_car(run: Any, checkpoint: str = "best", out: str | None = None) -> TFExportResult:
     """Write the car's ``model.tar.gz`` of a run's checkpoint into `out` (default RUN/export/car)."""
+    from slipstream.export.tf_graph import tf_v1
     from slipstream.runs import RunStorage
 
+    tf_v1("the car's model.pb (export --format car)")
     model = _load(run, checkpoint)
     pb = car_graph(model.metadata, model.state["policy"])
     data = pack_car_model(pb, model.metadata.to_json_dict())
@@ -141,10 +143,11 @@ def deepracer_checkpoint_files(
 def export_deepracer(run: Any, checkpoint: str = "best", out: str | None = None) -> TFExportResult:
     """Write a DeepRacer model prefix of a run's checkpoint into `out` (local folder or fsspec
     URL such as ``s3://bucket/prefix``; default RUN/export/deepracer)."""
-    from slipstream.export.tf_graph import temporary_folder
+    from slipstream.export.tf_graph import temporary_folder, tf_v1
     from slipstream.runs import CheckpointIndex, RunLayout, RunStorage
     from slipstream.runs.checkpoints import parse_checkpoint_name
 
+    tf_v1("a DeepRacer checkpoint (export --format deepracer)")
     model = _load(run, checkpoint)
     number, steps = parse_checkpoint_name(model.name)
     ckpt = f"{number}_Step-{steps}.ckpt"

@@ -281,9 +281,11 @@ def import_model(
     source: str, run: str, metadata_path: str | None = None, checkpoint: str = "best"
 ) -> ImportResult:
     """Read `source` and write it as the run folder `run` (which must hold no model yet)."""
+    from slipstream.export.tf_graph import tf_v1
     from slipstream.runs import CheckpointIndex, RunLayout, RunStorage, list_checkpoints
     from slipstream.runs.checkpoints import save_checkpoint
 
+    tf_v1("importing a DeepRacer model")
     storage = RunStorage(str(run))
     run_layout = RunLayout(storage)
     if list_checkpoints(storage) or storage.exists(run_layout.checkpoint_index):

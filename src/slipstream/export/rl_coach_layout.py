@@ -194,13 +194,12 @@ def _branch(sensor: str, metadata: ModelMetadata) -> Branch:
             scope, module = f"{sensor}/Conv2d_{2 * i}", f"{prefix}.convs.{2 * i}"
             layers.append(Layer(scope, module, "conv", (kernel, kernel, c, filters), stride))
             c = filters
-        h, w, c = conv_output_size(IMAGE_HEIGHT, IMAGE_WIDTH, convs)
-        width = h * w * c
-        for j, units in enumerate(dense):
+        h, w, width = conv_output_size(IMAGE_HEIGHT, IMAGE_WIDTH, convs)
+        for j, units in enumerate(dense):  # on each position of the last map, flattened after
             scope = f"{sensor}/Dense_{2 * (len(convs) + j)}"
             layers.append(Layer(scope, f"{prefix}.dense.{2 * j}", "dense", (width, units)))
             width = units
-        return Branch(sensor, (IMAGE_HEIGHT, IMAGE_WIDTH, channels), tuple(layers), width)
+        return Branch(sensor, (IMAGE_HEIGHT, IMAGE_WIDTH, channels), tuple(layers), h * w * width)
     width = dim = _lidar_dim(metadata, sensor)
     for j, units in enumerate(LIDAR_DENSE):
         layers.append(

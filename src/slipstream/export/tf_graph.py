@@ -84,6 +84,8 @@ def _apply(tf: Any, tower: Tower, layer: Any, x: Any, variables: dict[str, Any])
         if layer.kind == "conv":
             s = layer.stride
             y = tf.nn.conv2d(x, kernel, strides=[1, s, s, 1], padding="VALID", name="Conv2D")
+        elif x.shape.ndims == 4:  # a camera embedder's dense layer: each position's channels
+            y = tf.tensordot(x, kernel, [[3], [0]], name="Tensordot")
         else:
             y = tf.matmul(x, kernel, name="MatMul")
         y = tf.nn.bias_add(y, bias, name="BiasAdd")
@@ -126,8 +128,6 @@ def build_tower(tf: Any, tower: Tower, inputs: Mapping[str, Any]) -> tuple[Any, 
                 tf.truediv(x, 255.0 if branch.is_image else 1.0, name="truediv"), 0.0, name="sub"
             )
         for layer in branch.layers:
-            if layer.kind == "dense" and x.shape.ndims == 4:
-                x = _flatten(tf, tower, branch.sensor, x)
             x = _apply(tf, tower, layer, x, variables)
         if x.shape.ndims == 4:
             x = _flatten(tf, tower, branch.sensor, x)

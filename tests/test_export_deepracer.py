@@ -35,7 +35,7 @@ from slipstream.export.tf_graph import (
     list_checkpoint_variables,
     run_graph,
 )
-from slipstream.rl.networks import PPOValue
+from slipstream.rl.networks import MIDDLEWARE_DENSE, PPOValue
 from slipstream.rollout.policy import build_policy, lidar_dim
 from slipstream.runs import (
     CheckpointIndex,
@@ -88,6 +88,17 @@ COMBOS = {
     "deep-camera-ppo-discrete": metadata("clipped_ppo", False, CAMERA, DEEP),
     "deep-stereo_lidar-sac": metadata("sac", True, STEREO_LIDAR, DEEP),
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def narrow_middleware():
+    """Narrower middlewares for the two larger networks (their stereo maps are 25x35x128 wide, a
+    [112000, 512] kernel of 229 MB): the tests stay fast and every layer, name and reordering is
+    still exercised; the shallow network keeps its real sizes (checked against DeepRacer's)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(MIDDLEWARE_DENSE, STANDARD, (32,))
+        patch.setitem(MIDDLEWARE_DENSE, DEEP, (32, 16))
+        yield
 
 
 def random_state(md, seed=3):
@@ -268,10 +279,7 @@ def test_node_names_are_deepracers(graphs) -> None:
     assert [d.size for d in kernel.attr["value"].tensor.tensor_shape.dim] == [11264, 512]
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["shallow-camera-ppo-discrete", "shallow-stereo_lidar-ppo-discrete", "deep-stereo_lidar-sac"],
-)
+@pytest.mark.parametrize("name", ["shallow-camera-ppo-discrete", "deep-stereo_lidar-sac"])
 def test_openvino_converts_with_the_cars_input_shape(name, frames, graphs, tmp_path) -> None:
     ov = pytest.importorskip("openvino")
     md = COMBOS[name]

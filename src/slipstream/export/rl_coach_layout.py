@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata
+from slipstream.export.onnx_export import PPO_SCOPE, SAC_SCOPE
 from slipstream.rl.networks import (
     CAMERA_CHANNELS,
     CAMERA_CONV,
@@ -41,8 +42,6 @@ from slipstream.rl.networks import (
     conv_output_size,
 )
 
-PPO_SCOPE = "main_level/agent/main/online"
-SAC_SCOPE = "main_level/agent/policy/online"
 RESCALER = "gradients_from_head_0-0_rescalers"
 MIDDLEWARE = "middleware_fc_embedder"
 LOG_STD = "ppo_head_0/policy_log_std"
@@ -133,10 +132,6 @@ class Tower:
     @property
     def layers(self) -> tuple[Layer, ...]:
         return (*(x for b in self.branches for x in b.layers), *self.middleware, *self.head)
-
-    @property
-    def num_outputs(self) -> int:
-        return self.head[1 if self.kind == SAC_POLICY else 0].shape[-1]
 
     def variable_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every variable of the tower by full name, with its TF shape."""

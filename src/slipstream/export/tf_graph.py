@@ -20,14 +20,12 @@ from typing import Any
 import numpy as np
 
 from slipstream.export.rl_coach_layout import (
-    MIDDLEWARE,
     OUTPUT,
     PPO_CONTINUOUS,
     PPO_DISCRETE,
     PPO_VALUE,
     RESCALER,
     SAC_POLICY,
-    LayoutError,
     Tower,
 )
 
@@ -185,10 +183,9 @@ def _graph(
     graph = tf.Graph()
     with graph.as_default():
         inputs = placeholders(tf, towers[0])
-        outputs, tf_vars = {}, {}
+        tf_vars: dict[str, Any] = {}
         for tower in towers:
-            outputs[tower.scope], made = build_tower(tf, tower, inputs)
-            tf_vars.update(made)
+            tf_vars.update(build_tower(tf, tower, inputs)[1])
         with tf.Session(graph=graph) as session:
             _load(session, tf_vars, values)
             if checkpoint_prefix is not None:
@@ -317,9 +314,7 @@ def temporary_folder() -> tempfile.TemporaryDirectory:
 
 __all__ = [
     "INSTALL_HINT",
-    "MIDDLEWARE",
     "GraphFileError",
-    "LayoutError",
     "TensorFlowMissingError",
     "build_tower",
     "check_graph_io",

@@ -148,6 +148,9 @@ def export_deepracer(run: Any, checkpoint: str = "best", out: str | None = None)
     from slipstream.runs.checkpoints import parse_checkpoint_name
 
     tf_v1("a DeepRacer checkpoint (export --format deepracer)")
+    from slipstream.evaluate.policy_loader import as_storage, read_run_metadata
+
+    _towers(read_run_metadata(as_storage(run)))  # refuses SAC before any work
     model = _load(run, checkpoint)
     number, steps = parse_checkpoint_name(model.name)
     ckpt = f"{number}_Step-{steps}.ckpt"

@@ -95,13 +95,14 @@ class RewardFunctionError(ConfigError):
     """The user's reward function cannot be loaded, raised, or returned an unusable value.
 
     Raised from a call, it also carries the `params` of that call and, once the simulator and
-    the rollout worker have added them, the `car`, `worker`, `trial` (episode within the
-    iteration, 1-based), `step` and `phase` (training or evaluation) where it happened (None
-    where unknown).
+    the episode loop and the rollout worker have added them, the `car`, `episode` (0-based, in
+    start order within the call), `worker`, `trial` (the same episode, 1-based), `step` and
+    `phase` (training or evaluation) where it happened (None where unknown).
     """
 
     params: dict[str, Any] | None = None
     car: int | None = None
+    episode: int | None = None
     worker: int | None = None
     trial: int | None = None
     step: int | None = None

@@ -29,6 +29,7 @@ import yaml
 
 from slipstream.config import WorldConfig, apply_overrides, load_hyperparameters
 from slipstream.config.errors import ConfigError
+from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.evaluate.episodes import TrialRecord, episode_trace, next_start_time
 from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps, write_evaluation
 from slipstream.evaluate.policy_loader import LoadedModel, Policy, as_storage, load_run_model
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 EVALUATION_RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT")
 DEFAULT_TRIALS = 3
 """DRfC's DR_EVAL_NUMBER_OF_TRIALS."""
-DRFC_OBSTACLES = 6
-DRFC_BOT_CARS = 3
 MAX_STEPS = 100_000
 """DeepRacer's episode step cap (MAX_STEPS)."""
 INHERITED_KEYS = (
@@ -130,12 +129,8 @@ def evaluation_world(
         explicit["TRACK_DIRECTION_CLOCKWISE"] = None
     if explicit:
         world = world.with_overrides(explicit, source="evaluate arguments")
-    # a race type with objects but no count gets DRfC's defaults (DR_OA_NUMBER_OF_OBSTACLES,
-    # DR_H2B_NUMBER_OF_BOT_CARS), as training does
-    if world.RACE_TYPE == "OBJECT_AVOIDANCE" and world.NUMBER_OF_OBSTACLES == 0:
-        world = world.with_overrides({"NUMBER_OF_OBSTACLES": DRFC_OBSTACLES}, source="DRfC")
-    if world.RACE_TYPE == "HEAD_TO_BOT" and world.NUMBER_OF_BOT_CARS == 0:
-        world = world.with_overrides({"NUMBER_OF_BOT_CARS": DRFC_BOT_CARS}, source="DRfC")
+    # a race type with objects but no count gets DRfC's defaults, as training does
+    world = world.with_race_type(world.RACE_TYPE)
     if world.RACE_TYPE not in EVALUATION_RACE_TYPES:
         raise EvaluationError(
             f"race type {world.RACE_TYPE} cannot be evaluated alone; use one of "
@@ -144,13 +139,6 @@ def evaluation_world(
     if world.NUMBER_OF_TRIALS < 1:
         raise EvaluationError(f"NUMBER_OF_TRIALS must be at least 1, got {world.NUMBER_OF_TRIALS}")
     return world
-
-
-def core_world(world: WorldConfig) -> dict[str, Any]:
-    """YAML keys for `DeepRacerCore(world=...)`."""
-    keys = world.to_yaml_dict()
-    keys.pop("TRACK_DIRECTION_CLOCKWISE", None)
-    return keys
 
 
 # ------------------------------------------------------------------------------ running
@@ -178,23 +166,22 @@ StepHook = Callable[[Any, np.ndarray, np.ndarray], None]
 def run_episodes(core, policy: Policy, on_step: StepHook | None = None) -> StepRecorder:
     """One episode per car of `core` (from a reset) with the deterministic policy.
 
-    Steps every car until all episodes ended (terminated or truncated); records each car's steps
-    up to and including its last one.
+    Plays every car's episode to its end (terminated or truncated) with the one episode loop;
+    records each car's steps up to and including its last one.
     """
     attach_policy(policy, core, np.arange(core.num_cars))
     recorder = StepRecorder()
-    obs = core.reset()
-    active = np.ones(core.num_cars, dtype=bool)
-    while active.any():
-        actions = policy.act(obs, deterministic=True)
-        step = core.step(actions)
-        traced = trace_actions(core, actions, step.result)
-        cars = np.flatnonzero(active)
-        recorder.add(core, step, traced, cars)
+
+    def act(obs: dict[str, np.ndarray], cars: np.ndarray) -> np.ndarray:
+        return policy.act(obs, deterministic=True)
+
+    def record(loop: LoopStep) -> None:
+        traced = trace_actions(core, loop.actions, loop.step.result)
+        recorder.add(core, loop.step, traced, loop.cars)
         if on_step is not None:
-            on_step(step, traced, cars)
-        active &= ~(step.terminated | step.truncated)
-        obs = step.obs
+            on_step(loop.step, traced, loop.cars)
+
+    play_episodes(core, act, [1] * core.num_cars, record)
     return recorder
 
 
@@ -210,15 +197,14 @@ def make_core(
     """The simulator for an evaluation: `num_cars` cars, default reward function, seeded."""
     from slipstream.env.core import DeepRacerCore
 
-    keys = core_world(world)
-    keys.update(extra_world or {})
+    if extra_world:
+        world = world.with_overrides(extra_world, source="evaluation")
     core = DeepRacerCore(
         num_cars,
         track=track or world.track_name,
         model_metadata=metadata,
         reward_function=None,
-        race_type=world.RACE_TYPE,
-        world=keys,
+        world=world,
         job_type="EVALUATION",
         max_steps=max_steps,
     )

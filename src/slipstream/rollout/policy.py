@@ -56,7 +56,25 @@ def build_learner(
     seed: int | None = None,
     shared_trunk: bool = False,
 ) -> PPOLearner | SACLearner:
-    """The trainer's learner for a model: Clipped PPO or SAC with DeepRacer's constants."""
+    """The trainer's learner for a model: Clipped PPO or SAC with DeepRacer's constants.
+
+    With a `seed` the networks' initial weights come from it (torch's global generator is left
+    as it was), so the same seed gives the same initial model.
+    """
+    if seed is None:
+        return _build_learner(metadata, hp, device, seed, shared_trunk)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _build_learner(metadata, hp, device, seed, shared_trunk)
+
+
+def _build_learner(
+    metadata: ModelMetadata,
+    hp: Hyperparameters,
+    device: str,
+    seed: int | None,
+    shared_trunk: bool,
+) -> PPOLearner | SACLearner:
     if metadata.training_algorithm == "sac":
         from slipstream.rl.networks import SACQNetwork, SACValue
 

@@ -10,7 +10,8 @@ a Ray actor (one CPU) on a local Ray instance started on demand or on a cluster
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -54,10 +55,15 @@ class WorkerPool(Protocol):
 
 
 class SerialWorkerPool:
-    """Workers in this process, called one after another."""
+    """Workers in this process, called one after another.
+
+    A worker sets torch's thread count for its own process; here the trainer's count is put
+    back after each call, so the learner computes exactly as it does beside Ray workers.
+    """
 
     def __init__(self, specs: Sequence[WorkerSpec]) -> None:
-        self.workers = [RolloutWorker(s) for s in specs]
+        with _trainer_threads():
+            self.workers = [RolloutWorker(s) for s in specs]
         self.num_workers = len(self.workers)
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
@@ -65,13 +71,17 @@ class SerialWorkerPool:
             w.set_weights(weights, version)
 
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
-        return [
-            w.sample(q.episodes, q.epsilon, q.max_steps, q.deterministic)
-            for w, q in zip(self.workers, requests, strict=True)
-        ]
+        results = []
+        for w, q in zip(self.workers, requests, strict=True):
+            with _trainer_threads(w.spec.torch_threads):
+                results.append(w.sample(q.episodes, q.epsilon, q.max_steps, q.deterministic))
+        return results
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
-        return self.workers[0].evaluate(episodes) if episodes else []
+        if not episodes:
+            return []
+        with _trainer_threads(self.workers[0].spec.torch_threads):
+            return self.workers[0].evaluate(episodes)
 
     def nodes(self) -> list[str]:
         return [w.node() for w in self.workers]
@@ -79,6 +89,20 @@ class SerialWorkerPool:
     def stop(self) -> None:
         for w in self.workers:
             w.stop()
+
+
+@contextmanager
+def _trainer_threads(threads: int | None = None) -> Iterator[None]:
+    """Run a worker's code with its torch thread count, then restore this process's."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 MAX_REPLACEMENTS = 3

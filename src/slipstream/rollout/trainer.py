@@ -65,7 +65,7 @@ def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list
                 track=config.track_of(r),
                 model_metadata=config.model_metadata.to_json_dict(),
                 reward_function=config.reward_function,
-                world=dict(config.world),
+                world=config.world,
                 race_type=config.race_type,
                 cars=max(1, min(cars, share)),
                 eval_cars=config.eval_episodes,
@@ -158,6 +158,14 @@ class Trainer:
                 self.workers.set_weights(self.update.policy_weights(), self.checkpoint_number)
                 while True:
                     if cfg.iterations is not None and len(reports) >= cfg.iterations:
+                        break
+                    if self.iteration >= cfg.hyperparameters.term_cond_max_episodes:
+                        # DeepRacer's improve_steps: the run's training iterations, resumes included
+                        self._say(
+                            "term_cond_max_episodes="
+                            f"{cfg.hyperparameters.term_cond_max_episodes} "
+                            "training iterations reached"
+                        )
                         break
                     if cfg.minutes is not None and time.monotonic() - start >= cfg.minutes * 60:
                         break
@@ -306,6 +314,11 @@ class Trainer:
         return error
 
     # ------------------------------------------------------------------ display
+
+    def _say(self, line: str) -> None:
+        if self.echo is not None:
+            self.echo.write(line + "\n")
+            self.echo.flush()
 
     def _print_progress(self, report: IterationReport, start: float) -> None:
         if self.echo is None:

@@ -104,7 +104,8 @@ def test_serial_training_writes_a_drfc_run_folder(tmp_path):
 
 def run_folder_contents(folder) -> dict[str, object]:
     """Every file of a run folder, without what legitimately differs between two runs: the
-    simtrace's wall_clock column, the index's time stamps and the folder's own path in logs."""
+    simtrace's wall_clock column, the index's time stamps, the folder's own path in logs and
+    the log lines naming where each worker runs."""
     contents: dict[str, object] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         key = str(path.relative_to(folder))
@@ -116,6 +117,9 @@ def run_folder_contents(folder) -> dict[str, object]:
         elif path.name == "deepracer_checkpoints.json":
             index = json.loads(path.read_text())
             contents[key] = {k: {**v, "time_stamp": 0} for k, v in index.items() if v}
+        elif path.suffix == ".log":  # without the lines saying where the workers run
+            lines = path.read_text().replace(str(folder), "RUN").splitlines()
+            contents[key] = [ln for ln in lines if not ln.startswith("Worker> ")]
         elif path.suffix != ".sha256":
             contents[key] = path.read_text().replace(str(folder), "RUN")
     return contents

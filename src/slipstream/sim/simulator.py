@@ -178,7 +178,7 @@ class Simulator:
     def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
         """Put the given cars at rest at poses (x, y, yaw), one per car."""
         arrays = [np.array(a) for a in self.state]
-        for array, value in zip(arrays, (x, y, yaw, 0.0, 0.0), strict=True):
+        for array, value in zip(arrays, (x, y, yaw, 0.0, 0.0, 0.0, 0.0), strict=True):
             array[cars] = value
         self.state = CarState(*arrays)
 
@@ -298,7 +298,7 @@ class Simulator:
         moving = running & ~to_pause
         self.prev_xy = front
         new_state = step_cars(state, steering_deg, speed, self.car)
-        held = CarState(state.x, state.y, state.yaw, np.zeros_like(state.x), np.zeros_like(state.x))
+        held = CarState.at_rest(state.x, state.y, state.yaw)
         self.state = held.replace_where(moving, new_state)
         self.sim_time = self.sim_time + self.car.dt
 

@@ -51,6 +51,12 @@ BOUNDS: dict[str, tuple[float, float]] = {
 HEADING_WEIGHT = 0.5
 """Metres of position error that weigh as much as one radian of heading error in the fit."""
 
+SETTLE_STEPS = 2
+"""Steps at the start of a held segment left out of its statistics (the command taking hold)."""
+
+HELD_WEIGHT = 0.3
+"""Weight of a held command's mean speed (m/s) and yaw rate (rad/s) error per sqrt(step)."""
+
 
 @dataclass(frozen=True)
 class DriveTrace:
@@ -198,12 +204,16 @@ def fit_car_params(
     stride: int = 2,
     fit_fields: tuple[str, ...] = FIT_FIELDS,
     max_nfev: int = 200,
+    held_weight: float = HELD_WEIGHT,
 ) -> FitResult:
     """Least-squares fit of `fit_fields` to multi-step replays of every `stride`-th window.
 
     Residuals: front-point position error (x and y) and `HEADING_WEIGHT` times heading error at
-    every step of each `horizon`-step replay, with a soft-L1 loss so Gazebo glitches (teleports,
-    wall contacts) do not dominate.
+    every step of each `horizon`-step replay; and, for every held command (`held_segments`), the
+    replayed mean speed and yaw rate against the logged ones, times `held_weight` and the square
+    root of the segment's length (so steady cornering, the quantity users feel, is matched and not
+    only one-second transients). Soft-L1 loss, so Gazebo glitches (teleports, wall contacts) do
+    not dominate.
     """
     initial = initial or CarParams()
     starts = window_starts(trace, horizon)[::stride]
@@ -216,6 +226,16 @@ def fit_car_params(
     base = initial.dynamics_vector()
     rows = starts[:, None] + np.arange(1, horizon + 1)[None, :]
     logged_x, logged_y, logged_h = trace.x[rows], trace.y[rows], trace.heading[rows]
+    segments = held_segments(trace)
+    by_length: dict[int, np.ndarray] = {}
+    for seg in segments:
+        by_length.setdefault(len(seg), []).append(seg[0])
+    v_log, r_log = motion(trace)
+    held_targets = []
+    for length, firsts in by_length.items():
+        rows = np.array(firsts)[:, None] + np.arange(SETTLE_STEPS, length)[None, :]
+        weight = held_weight * np.sqrt(length - SETTLE_STEPS)
+        held_targets.append((length, np.array(firsts), weight, v_log[rows].mean(1), r_log[rows].mean(1)))
     lo = np.array([BOUNDS[f][0] for f in fit_fields])
     hi = np.array([BOUNDS[f][1] for f in fit_fields])
 
@@ -223,13 +243,18 @@ def fit_car_params(
         dyn = base.copy()
         dyn[index] = theta
         fronts, headings = replay(trace, starts, horizon, initial, dyn)
-        return np.concatenate(
-            [
-                (fronts[:, 1:, 0] - logged_x).ravel(),
-                (fronts[:, 1:, 1] - logged_y).ravel(),
-                HEADING_WEIGHT * _wrap(headings[:, 1:] - logged_h).ravel(),
-            ]
-        )
+        parts = [
+            (fronts[:, 1:, 0] - logged_x).ravel(),
+            (fronts[:, 1:, 1] - logged_y).ravel(),
+            HEADING_WEIGHT * _wrap(headings[:, 1:] - logged_h).ravel(),
+        ]
+        for length, firsts, weight, v_mean, r_mean in held_targets:
+            f, h = replay(trace, firsts, length, initial, dyn)
+            v = np.linalg.norm(np.diff(f, axis=1), axis=-1)[:, SETTLE_STEPS:] / trace.dt
+            r = _wrap(np.diff(h, axis=1))[:, SETTLE_STEPS:] / trace.dt
+            parts.append(weight * (v.mean(1) - v_mean))
+            parts.append(weight * (r.mean(1) - r_mean))
+        return np.concatenate(parts)
 
     x0 = np.clip(base[index], lo + 1e-6 * (hi - lo), hi - 1e-6 * (hi - lo))
     sol = least_squares(
@@ -290,10 +315,6 @@ def held_segments(trace: DriveTrace, min_held: int = 4) -> list[np.ndarray]:
             segments.append(np.arange(t, end))
         t = end
     return segments
-
-
-SETTLE_STEPS = 2
-"""Steps at the start of a held segment left out of its statistics (the command taking hold)."""
 
 
 def _held_stats(groups: dict, speed: dict, yaw: dict) -> list[HeldCommand]:

@@ -175,6 +175,37 @@ class Simulator:
         self.phase[idx] = PHASE_PREPARE
         self.prev_xy[idx] = front_point(self.state, self.car)[idx]
 
+    def start_from(
+        self,
+        cars: np.ndarray,
+        front: np.ndarray,
+        yaw: np.ndarray,
+        speed: np.ndarray,
+        steering_deg: np.ndarray,
+    ) -> None:
+        """Move freshly reset cars to given states: DeepRacer x, y (the front point, (K,2)),
+        heading (rad), forward speed (m/s) and steering as a command (deg) the servo has settled
+        at. Progress of the episode counts from this pose; the pose may be off the track."""
+        cars = np.asarray(cars, dtype=np.int64)
+        base = front - self.car.front_point_x * np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
+        steer = self.car.steering_gain * np.radians(
+            np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
+        )
+        arrays = [np.array(a) for a in self.state]
+        values = (base[:, 0], base[:, 1], yaw, speed, steer, 0.0, 0.0)
+        for array, value in zip(arrays, values, strict=True):
+            array[cars] = value
+        self.state = CarState(*arrays)
+        self.start_ndist[cars] = self._directed_ndist_for(cars, front)
+        self.prev_xy[cars] = front
+
+    def _directed_ndist_for(self, cars: np.ndarray, points: np.ndarray) -> np.ndarray:
+        forward = self.track.project(points).ndist
+        backward = 1.0 - forward
+        if self.track.closed:
+            backward = np.mod(backward, 1.0)
+        return np.where(self.reverse[cars], backward, forward)
+
     def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
         """Put the given cars at rest at poses (x, y, yaw), one per car."""
         arrays = [np.array(a) for a in self.state]
@@ -298,8 +329,9 @@ class Simulator:
         moving = running & ~to_pause
         self.prev_xy = front
         new_state = step_cars(state, steering_deg, speed, self.car)
-        held = CarState.at_rest(state.x, state.y, state.yaw)
-        self.state = held.replace_where(moving, new_state)
+        # cars not moving are at rest (placed so by reset and penalty), or were started with a
+        # speed by `start_from`: their state is kept until their first run step
+        self.state = state.replace_where(moving, new_state)
         self.sim_time = self.sim_time + self.car.dt
 
         # phase changes

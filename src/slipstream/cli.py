@@ -18,6 +18,7 @@ COMMANDS = {
     "tracks": "List, show, fetch and generate tracks.",
     "analyze": "Plot a run folder's training and evaluation metrics.",
     "dashboard": "Live web dashboard of a training run.",
+    "calibrate": "Fit the car's dynamics to DeepRacer simtraces and compare the two cars.",
     "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",
 }
 

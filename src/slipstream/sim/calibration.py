@@ -414,3 +414,28 @@ def straight_profile(
         state = step_cars(state, np.zeros(1), np.full(1, speed_cmd), params)
         out.append(float(state.speed[0]))
     return np.array(out)
+
+
+def top_speed(
+    trace: DriveTrace, params: CarParams, min_held: int = 10, max_steer_deg: float = 5.0
+) -> tuple[float, float, float, int]:
+    """Speed under the trace's highest speed command held >= `min_held` steps nearly straight,
+    from step `min_held` - 5 of each such hold on: (command, DeepRacer median, Slipstream median on
+    replays of the same holds, holds). NaN when the trace holds no such command."""
+    segments = [
+        s
+        for s in held_segments(trace, min_held)
+        if abs(trace.steer_cmd[s[0]]) <= max_steer_deg
+    ]
+    if not segments:
+        return float("nan"), float("nan"), float("nan"), 0
+    command = max(float(trace.speed_cmd[s[0]]) for s in segments)
+    segments = [s for s in segments if trace.speed_cmd[s[0]] == command]
+    v_log, _ = motion(trace)
+    skip = min_held - 5
+    logged = np.concatenate([v_log[s[skip:]] for s in segments])
+    simulated = []
+    for seg in segments:
+        fronts, _ = replay(trace, seg[:1], len(seg), params)
+        simulated.append(np.linalg.norm(np.diff(fronts[0], axis=0), axis=-1)[skip:] / trace.dt)
+    return command, float(np.median(logged)), float(np.median(np.concatenate(simulated))), len(segments)

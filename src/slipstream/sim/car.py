@@ -12,8 +12,10 @@ L = l_f + l_r; accelerations per unit mass, so the car's mass cancels):
   steering     delta' = (k_d delta_cmd - delta) / tau_d                   servo lag, gain k_d
   slip angles  a_f   = delta - (vy + l_f r) / max(vx, V0)
                a_r   = -(vy - l_r r) / max(vx, V0)
-  tyres        F_f   = mu g l_r / L * tanh(c_f a_f / mu)                 linear (slope c_f per
-               F_r   = mu g l_f / L * tanh(c_r a_r / mu)                 unit load), saturating at mu
+  friction     m_y   = sqrt(max(mu^2 - (vx' / g)^2, (mu / 10)^2))          what the speed loop's
+                                                                          force leaves for cornering
+  tyres        F_f   = m_y g l_r / L * tanh(c_f a_f / m_y)               linear (slope c_f per
+               F_r   = m_y g l_f / L * tanh(c_r a_r / m_y)               unit load), saturating
   body         vy'   = F_f cos(delta) + F_r - vx r
                r'    = (l_f F_f cos(delta) - l_r F_r) / (i_z l_f l_r)
                x'    = vx cos(yaw) - vy sin(yaw),  y' = vx sin(yaw) + vy cos(yaw),  yaw' = r
@@ -195,6 +197,7 @@ def derivatives(
     u = np.maximum(vx, TYRE_SPEED_FLOOR)
     alpha_f = delta - (vy + l_f * r) / u
     alpha_r = -(vy - l_r * r) / u
+    mu = np.sqrt(np.maximum(mu**2 - (accel / GRAVITY) ** 2, (0.1 * mu) ** 2))
     f_f = mu * GRAVITY * l_r / length * np.tanh(params.front_cornering * alpha_f / mu)
     f_r = mu * GRAVITY * l_f / length * np.tanh(params.rear_cornering * alpha_r / mu)
     vy_rate = f_f * np.cos(delta) + f_r - vx * r
@@ -222,8 +225,7 @@ def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, s
     )
     l_f, l_r = geo[0], geo[1]
     length = l_f + l_r
-    g_f = mu * 9.81 * l_r / length
-    g_r = mu * 9.81 * l_f / length
+    mu_floor2 = (0.1 * mu) ** 2
     kz2 = i_z * l_f * l_r
     decay_v = math.exp(-h / tau_v)
     decay_d = math.exp(-h / tau_d)
@@ -237,6 +239,11 @@ def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, s
             dv = (v_t - u) * (1.0 - decay_v)
             dv = min(max(dv, -b_max * h), a_max * h)
             u_new = u + dv
+            # friction circle: the speed loop's force leaves m_y for cornering
+            a_x = dv / h / 9.81
+            m_y = math.sqrt(max(mu * mu - a_x * a_x, mu_floor2))
+            g_f = m_y * 9.81 * l_r / length
+            g_r = m_y * 9.81 * l_f / length
             u_mid = 0.5 * (u + u_new)
             d_mid = d_t + (d - d_t) * mean_decay_d
             d = d_t + (d - d_t) * decay_d
@@ -245,12 +252,12 @@ def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, s
             cd = math.cos(d_mid)
             a_f = d_mid - (w + l_f * q) / us
             a_r = -(w - l_r * q) / us
-            t_f = math.tanh(c_f * a_f / mu)
-            t_r = math.tanh(c_r * a_r / mu)
+            t_f = math.tanh(c_f * a_f / m_y)
+            t_r = math.tanh(c_r * a_r / m_y)
             f_f = g_f * t_f
             f_r = g_r * t_r
-            k_f = g_f * c_f / mu * (1.0 - t_f * t_f) * cd  # dF_f cos(delta) / d a_f
-            k_r = g_r * c_r / mu * (1.0 - t_r * t_r)
+            k_f = g_f * c_f / m_y * (1.0 - t_f * t_f) * cd  # dF_f cos(delta) / d a_f
+            k_r = g_r * c_r / m_y * (1.0 - t_r * t_r)
             f1 = f_f * cd + f_r - u_mid * q
             f2 = (l_f * f_f * cd - l_r * f_r) / kz2
             j11 = -(k_f + k_r) / us

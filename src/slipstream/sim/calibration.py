@@ -22,6 +22,7 @@ from slipstream.sim.car import DYNAMICS_FIELDS, CarParams, CarState, front_point
 FIT_FIELDS: tuple[str, ...] = (
     "speed_gain",
     "top_speed",
+    "top_speed_sharpness",
     "tau_speed",
     "max_acceleration",
     "max_deceleration",
@@ -30,8 +31,9 @@ FIT_FIELDS: tuple[str, ...] = (
     "friction",
     "front_cornering",
     "rear_cornering",
+    "yaw_inertia",
 )
-"""Fitted by default; `top_speed_sharpness` and `yaw_inertia` keep their defaults."""
+"""The fitted parameters (all of `DYNAMICS_FIELDS`)."""
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "speed_gain": (0.8, 1.3),

@@ -62,15 +62,18 @@ def report(name: str, trace, params) -> dict:
     deepracer, ours = cal.held_commands(trace, params)
     _say("held commands (>= 4 steps; medians from the 3rd step on; Slipstream replays each hold")
     _say("from the same logged state):")
+    _say("(SS held: Slipstream holding the command 4 s from rest, its last second)")
     _say(
         f"{'speed':>6} {'steer':>5} {'holds':>5} | {'DR v':>5} {'SS v':>5} | "
-        f"{'DR R':>6} {'SS R':>6} | {'DR lat':>6} {'SS lat':>6}"
+        f"{'DR R':>6} {'SS R':>6} | {'DR lat':>6} {'SS lat':>6} | SS held v, R, lat"
     )
     rows = []
     for d, s in zip(deepracer, ours, strict=True):
+        held = cal.steady_turn(params, d.speed_cmd, d.steer_cmd)
         _say(
             f"{d.speed_cmd:6.2f} {d.steer_cmd:5.0f} {d.segments:5d} | {d.speed:5.2f} {s.speed:5.2f} | "
-            f"{_fmt(d.radius):>6} {_fmt(s.radius):>6} | {d.lateral:6.2f} {s.lateral:6.2f}"
+            f"{_fmt(d.radius):>6} {_fmt(s.radius):>6} | {d.lateral:6.2f} {s.lateral:6.2f} | "
+            f"{held[0]:.2f}, {_fmt(held[1])}, {held[2]:.2f}"
         )
         rows.append(
             {
@@ -79,6 +82,7 @@ def report(name: str, trace, params) -> dict:
                 "holds": d.segments,
                 "deepracer": {"speed": d.speed, "radius": d.radius, "lateral": d.lateral},
                 "slipstream": {"speed": s.speed, "radius": s.radius, "lateral": s.lateral},
+                "slipstream_held_4s": dict(zip(("speed", "radius", "lateral"), held, strict=True)),
             }
         )
     ceiling = (cal.lateral_ceiling(deepracer), cal.lateral_ceiling(ours))
@@ -153,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         _say()
     numbers = {"params": {k: getattr(params, k) for k in DYNAMICS_FIELDS}}
     numbers["fit" if not args.no_fit else "traces"] = report(
-        "fitted on: " + ", ".join(args.traces), fit_trace, params
+        ("compared: " if args.no_fit else "fitted on: ") + ", ".join(args.traces), fit_trace, params
     )
     for name, trace in checks:
         numbers.setdefault("check", {})[name] = report(f"held out: {name}", trace, params)

@@ -441,3 +441,22 @@ def top_speed(
         fronts, _ = replay(trace, seg[:1], len(seg), params)
         simulated.append(np.linalg.norm(np.diff(fronts[0], axis=0), axis=-1)[skip:] / trace.dt)
     return command, float(np.median(logged)), float(np.median(np.concatenate(simulated))), len(segments)
+
+
+def steady_turn(
+    params: CarParams, speed_cmd: float, steer_deg: float, seconds: float = 4.0
+) -> tuple[float, float, float]:
+    """(speed, radius, lateral acceleration) of one car holding a command from rest for
+    `seconds`, measured like the traces over its last second (front point, finite differences)."""
+    steps = round(seconds / params.dt)
+    state = CarState.at_rest(np.zeros(1), np.zeros(1), np.zeros(1))
+    fronts, headings = [], []
+    for _ in range(steps):
+        state = step_cars(state, np.full(1, steer_deg), np.full(1, speed_cmd), params)
+        fronts.append(front_point(state, params)[0])
+        headings.append(state.yaw[0])
+    last = round(1.0 / params.dt) + 1
+    f = np.array(fronts[-last:])
+    v = np.median(np.linalg.norm(np.diff(f, axis=0), axis=1)) / params.dt
+    r = np.median(np.abs(_wrap(np.diff(np.array(headings[-last:]))))) / params.dt
+    return float(v), float(v / r) if r > 1e-9 else float("inf"), float(v * r)

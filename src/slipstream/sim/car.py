@@ -47,8 +47,9 @@ TYRE_SPEED_FLOOR = 0.1
 class CarParams:
     """DeepRacer car geometry (metres, from the URDF), command limits and dynamics parameters.
 
-    The dynamics defaults were fitted by `slipstream calibrate` on the DeepRacer-for-Cloud simtrace
-    of FS_June2020 (simapp 5.0, 13,295 rows; shared/traces/fs_june2020_drfc_discrete) and checked
+    The dynamics defaults were fitted by `slipstream calibrate` (stride 2, 1-second replays) on
+    the DeepRacer-for-Cloud training simtrace of FS_June2020 (simapp 5.0, 4 workers, 13,295 rows,
+    from deepracer-log-guru's test resources; shared/traces/fs_june2020_drfc_discrete) and checked
     on red_star_pro (simapp 4.0, 9,889 rows; shared/traces/red_star_pro_drfc_discrete).
     """
 
@@ -64,31 +65,31 @@ class CarParams:
     min_speed: float = 0.1
     max_speed: float = 4.0
     # --- speed loop (fitted)
-    speed_gain: float = 1.05
+    speed_gain: float = 0.953
     """k_v: settled speed per commanded speed, well below the top speed."""
-    top_speed: float = 3.6
+    top_speed: float = 3.72
     """v_top (m/s): the speed the car levels off at under a large command."""
-    top_speed_sharpness: float = 6.0
+    top_speed_sharpness: float = 19.8
     """n: how sharply the settled speed bends over from k_v v_cmd to v_top."""
-    tau_speed: float = 0.27
+    tau_speed: float = 0.133
     """tau_v (s): speed loop time constant."""
-    max_acceleration: float = 3.0
+    max_acceleration: float = 3.42
     """a_max (m/s^2): traction limit when speeding up."""
-    max_deceleration: float = 4.0
+    max_deceleration: float = 4.29
     """b_max (m/s^2): limit when slowing down."""
     # --- steering servo (fitted)
-    steering_gain: float = 0.4
+    steering_gain: float = 0.497
     """k_d: road-wheel angle reached per commanded angle (Gazebo's steering falls short)."""
-    tau_steer: float = 0.15
+    tau_steer: float = 0.0135
     """tau_d (s): steering servo time constant."""
     # --- tyres (fitted)
-    friction: float = 0.5
+    friction: float = 0.46
     """mu: tyre-ground friction; lateral acceleration saturates at mu g."""
-    front_cornering: float = 5.0
+    front_cornering: float = 5.83
     """c_f (1/rad): front lateral force per unit axle load per radian of slip, at small slip."""
-    rear_cornering: float = 5.0
+    rear_cornering: float = 9.72
     """c_r (1/rad): the same for the rear axle."""
-    yaw_inertia: float = 1.0
+    yaw_inertia: float = 2.75
     """i_z: yaw moment of inertia in units of m l_f l_r."""
     substeps: int = 4
     control_hz: float = CONTROL_HZ

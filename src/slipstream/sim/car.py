@@ -22,8 +22,10 @@ L = l_f + l_r; accelerations per unit mass, so the car's mass cancels):
 
 `derivatives` is that right-hand side. The integrator (`step_cars`) takes each sub-step as: the
 two lags exactly (exponential decay, the speed change clipped to the traction limits), then
-(vy, r) by one linearised backward-Euler step (stable however stiff the tyres are at low speed),
-then the pose with the sub-step's mean velocities at the mid-point heading.
+(vy, r) by one linearised trapezoidal step (second order, and A-stable however stiff the tyres
+are at low speed),
+then the pose with the sub-step's mean velocities at the mid-point heading (a straight run is
+integrated exactly).
 """
 
 from __future__ import annotations
@@ -65,31 +67,31 @@ class CarParams:
     min_speed: float = 0.1
     max_speed: float = 4.0
     # --- speed loop (fitted)
-    speed_gain: float = 0.953
+    speed_gain: float = 0.9529
     """k_v: settled speed per commanded speed, well below the top speed."""
-    top_speed: float = 3.72
+    top_speed: float = 3.723
     """v_top (m/s): the speed the car levels off at under a large command."""
-    top_speed_sharpness: float = 19.8
+    top_speed_sharpness: float = 19.84
     """n: how sharply the settled speed bends over from k_v v_cmd to v_top."""
-    tau_speed: float = 0.133
+    tau_speed: float = 0.1337
     """tau_v (s): speed loop time constant."""
-    max_acceleration: float = 3.42
+    max_acceleration: float = 3.417
     """a_max (m/s^2): traction limit when speeding up."""
-    max_deceleration: float = 4.29
+    max_deceleration: float = 4.301
     """b_max (m/s^2): limit when slowing down."""
     # --- steering servo (fitted)
-    steering_gain: float = 0.497
+    steering_gain: float = 0.4979
     """k_d: road-wheel angle reached per commanded angle (Gazebo's steering falls short)."""
-    tau_steer: float = 0.0135
+    tau_steer: float = 0.01388
     """tau_d (s): steering servo time constant."""
     # --- tyres (fitted)
-    friction: float = 0.46
+    friction: float = 0.4605
     """mu: tyre-ground friction; lateral acceleration saturates at mu g."""
-    front_cornering: float = 5.83
+    front_cornering: float = 5.851
     """c_f (1/rad): front lateral force per unit axle load per radian of slip, at small slip."""
-    rear_cornering: float = 9.72
+    rear_cornering: float = 10.03
     """c_r (1/rad): the same for the rear axle."""
-    yaw_inertia: float = 2.75
+    yaw_inertia: float = 2.884
     """i_z: yaw moment of inertia in units of m l_f l_r."""
     substeps: int = 4
     control_hz: float = CONTROL_HZ
@@ -229,8 +231,10 @@ def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, s
     mu_floor2 = (0.1 * mu) ** 2
     kz2 = i_z * l_f * l_r
     decay_v = math.exp(-h / tau_v)
+    mean_decay_v = tau_v * (1.0 - decay_v) / h
     decay_d = math.exp(-h / tau_d)
     mean_decay_d = tau_d * (1.0 - decay_d) / h
+    hh = 0.5 * h  # linearised trapezoidal rule: second order, A-stable
     for i in range(x.shape[0]):
         kv = k_v * speed_cmd[i]
         v_t = kv / (1.0 + (kv / v_top) ** n_top) ** (1.0 / n_top)
@@ -238,17 +242,20 @@ def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, s
         xi, yi, th, u, d, w, q = x[i], y[i], yaw[i], vx[i], delta[i], vy[i], r[i]
         for _ in range(substeps):
             dv = (v_t - u) * (1.0 - decay_v)
-            dv = min(max(dv, -b_max * h), a_max * h)
+            if dv > a_max * h or dv < -b_max * h:  # traction-limited: constant acceleration
+                dv = a_max * h if dv > 0.0 else -b_max * h
+                u_mid = u + 0.5 * dv
+            else:  # exact mean of the exponential lag over the sub-step
+                u_mid = v_t + (u - v_t) * mean_decay_v
             u_new = u + dv
             # friction circle: the speed loop's force leaves m_y for cornering
             a_x = dv / h / 9.81
             m_y = math.sqrt(max(mu * mu - a_x * a_x, mu_floor2))
             g_f = m_y * 9.81 * l_r / length
             g_r = m_y * 9.81 * l_f / length
-            u_mid = 0.5 * (u + u_new)
             d_mid = d_t + (d - d_t) * mean_decay_d
             d = d_t + (d - d_t) * decay_d
-            # tyres at the sub-step's mean speed and steering; (vy, r) by linearised backward Euler
+            # tyres at the sub-step's mean speed and steering; (vy, r) by the linearised trapezoidal rule
             us = max(u_mid, 0.1)
             cd = math.cos(d_mid)
             a_f = d_mid - (w + l_f * q) / us
@@ -265,7 +272,7 @@ def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, s
             j12 = (-k_f * l_f + k_r * l_r) / us - u_mid
             j21 = (-l_f * k_f + l_r * k_r) / us / kz2
             j22 = -(l_f * l_f * k_f + l_r * l_r * k_r) / us / kz2
-            m11, m12, m21, m22 = 1.0 - h * j11, -h * j12, -h * j21, 1.0 - h * j22
+            m11, m12, m21, m22 = 1.0 - hh * j11, -hh * j12, -hh * j21, 1.0 - hh * j22
             det = m11 * m22 - m12 * m21
             dw = h * (m22 * f1 - m12 * f2) / det
             dq = h * (m11 * f2 - m21 * f1) / det

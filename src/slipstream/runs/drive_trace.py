@@ -101,7 +101,7 @@ def _from_csv(text: str, where: str) -> DriveTrace:
         found = [header.index(n) for n in names if n in header]
         if not found:
             raise TraceError(
-                f"{where}: not a simtrace CSV or robomaker log: no column {' or '.join(names)!r} "
+                f"{where}: not a simtrace CSV or robomaker log: no column {' or '.join(map(repr, names))} "
                 f"in the header ({', '.join(header[:8])}, ...)"
             )
         index[key] = found[0]

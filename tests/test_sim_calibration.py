@@ -78,7 +78,9 @@ def write_csv(path, rows):
     lines = ["episode,steps,X,Y,yaw,steer,throttle,action,reward,done,all_wheels_on_track,"
              "progress,closest_waypoint,track_len,tstamp,episode_status,pause_duration"]  # fmt: skip
     for e, s, x, y, h, st, sp, status in rows:
-        lines.append(f"{e},{s},{x},{y},{h},{st},{sp},0,1.0,False,True,1.0,1,20.0,{s / 15},{status},0.0")
+        lines.append(
+            f"{e},{s},{x},{y},{h},{st},{sp},0,1.0,False,True,1.0,1,20.0,{s / 15},{status},0.0"
+        )
     path.write_text("\n".join(lines) + "\n")
 
 

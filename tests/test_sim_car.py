@@ -32,17 +32,25 @@ def drive(steps, steer_deg, speed, n=1, params=P, state=None):
     return path
 
 
+def rhs(_t, z, steer_rad, v_cmd, params):
+    state = CarState(*(np.array([v]) for v in z))
+    return np.array([f[0] for f in derivatives(state, steer_rad, v_cmd, params)])
+
+
 def ivp(state0, schedule, params, rtol=1e-10):
     """solve_ivp of `derivatives` over a schedule of (seconds, steering deg, speed) legs."""
     z = np.array([float(f[0]) for f in state0])
     for seconds, steer, speed in schedule:
-        steer_rad, v_cmd = math.radians(steer), speed
-
-        def rhs(_t, z):
-            s = CarState(*(np.array([v]) for v in z))
-            return np.array([f[0] for f in derivatives(s, steer_rad, v_cmd, params)])
-
-        sol = solve_ivp(rhs, (0.0, seconds), z, method="RK45", rtol=rtol, atol=1e-12, max_step=1e-3)
+        sol = solve_ivp(
+            rhs,
+            (0.0, seconds),
+            z,
+            method="RK45",
+            rtol=rtol,
+            atol=1e-12,
+            max_step=1e-3,
+            args=(math.radians(steer), speed, params),
+        )
         z = sol.y[:, -1]
     return z
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
 import numpy as np
 
 HELP = "Fit the car's dynamics (CarParams) to DeepRacer simtraces and compare the two cars."
@@ -97,7 +98,9 @@ def report(name: str, trace, params) -> dict:
     )
     launch_dr, launch_ss, episodes = cal.launch_profile(trace, params, PROFILE_STEPS)
     steps_text = ", ".join(str(s) for s in PROFILE_STEPS)
-    _say(f"speed after the start of an episode (steps {steps_text}; logged commands; {episodes} episodes):")
+    _say(
+        f"speed after the start of an episode (steps {steps_text}; logged commands; {episodes} episodes):"
+    )
     _say("  DeepRacer  " + " ".join(f"{v:5.2f}" for v in launch_dr))
     _say("  Slipstream " + " ".join(f"{v:5.2f}" for v in launch_ss))
     starts = cal.window_starts(trace, 15)
@@ -119,7 +122,11 @@ def report(name: str, trace, params) -> dict:
         "held": rows,
         "lateral_ceiling": ceiling,
         "top_speed": {"command": cmd, "deepracer": top_dr, "slipstream": top_ss},
-        "launch": {"steps": PROFILE_STEPS, "deepracer": launch_dr.tolist(), "slipstream": launch_ss.tolist()},
+        "launch": {
+            "steps": PROFILE_STEPS,
+            "deepracer": launch_dr.tolist(),
+            "slipstream": launch_ss.tolist(),
+        },
         "replay_error_1s": err,
     }
 

@@ -39,7 +39,9 @@ def _per_car(value: Any, name: str, num_cars: int) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"reset option {name!r} must be a number or one number per car, got {value!r}") from None
+        raise ValueError(
+            f"reset option {name!r} must be a number or one number per car, got {value!r}"
+        ) from None
     if arr.ndim == 0:
         arr = np.full(num_cars, float(arr))
     if arr.shape != (num_cars,):
@@ -67,20 +69,25 @@ def parse_start_options(
         try:
             pose = np.asarray(options["pose"], dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"reset option 'pose' must be (x, y, heading_deg), got {options['pose']!r}") from None
+            raise ValueError(
+                f"reset option 'pose' must be (x, y, heading_deg), got {options['pose']!r}"
+            ) from None
         if pose.shape == (3,) and num_cars == 1:
             pose = pose[None, :]
         if pose.shape != (num_cars, 3):
             raise ValueError(
                 f"reset option 'pose' must be (x, y, heading_deg) per car: shape ({num_cars}, 3)"
-                + (" or (3,)" if num_cars == 1 else "") + f", got shape {pose.shape}"
+                + (" or (3,)" if num_cars == 1 else "")
+                + f", got shape {pose.shape}"
             )
         if not np.isfinite(pose).all():
             raise ValueError(f"reset option 'pose' holds NaN or infinity: {pose.tolist()}")
         front, heading = pose[:, :2].copy(), pose[:, 2].copy()
     speed = _per_car(options.get("speed", 0.0), "speed", num_cars)
     if ((speed < 0.0) | (speed > car.max_speed)).any():
-        raise ValueError(f"reset option 'speed' must be within 0-{car.max_speed} m/s, got {speed.tolist()}")
+        raise ValueError(
+            f"reset option 'speed' must be within 0-{car.max_speed} m/s, got {speed.tolist()}"
+        )
     steer = _per_car(options.get("steering_angle", 0.0), "steering_angle", num_cars)
     if (np.abs(steer) > car.max_steering_deg).any():
         raise ValueError(

@@ -112,7 +112,9 @@ def _from_csv(text: str, where: str) -> DriveTrace:
         if not row:
             continue
         if len(row) < len(header):
-            raise TraceError(f"{where}: row {reader.line_num} has {len(row)} fields, not {len(header)}")
+            raise TraceError(
+                f"{where}: row {reader.line_num} has {len(row)} fields, not {len(header)}"
+            )
         for k, i in index.items():
             cols[k].append(row[i])
         src.append(row[src_col] if src_col is not None else "")

@@ -130,7 +130,9 @@ def window_starts(trace: DriveTrace, horizon: int) -> np.ndarray:
     return t[ok]
 
 
-def logged_states(trace: DriveTrace, rows: np.ndarray, params: CarParams, dyn: np.ndarray) -> CarState:
+def logged_states(
+    trace: DriveTrace, rows: np.ndarray, params: CarParams, dyn: np.ndarray
+) -> CarState:
     """Car states at rows (each with a valid previous step), estimated from the log."""
     d = params.front_point_x
     h0, h1 = trace.heading[rows - 1], trace.heading[rows]
@@ -237,7 +239,9 @@ def fit_car_params(
     for length, firsts in by_length.items():
         rows = np.array(firsts)[:, None] + np.arange(SETTLE_STEPS, length)[None, :]
         weight = held_weight * np.sqrt(length - SETTLE_STEPS)
-        held_targets.append((length, np.array(firsts), weight, v_log[rows].mean(1), r_log[rows].mean(1)))
+        held_targets.append(
+            (length, np.array(firsts), weight, v_log[rows].mean(1), r_log[rows].mean(1))
+        )
     lo = np.array([BOUNDS[f][0] for f in fit_fields])
     hi = np.array([BOUNDS[f][1] for f in fit_fields])
 
@@ -425,9 +429,7 @@ def top_speed(
     from step `min_held` - 5 of each such hold on: (command, DeepRacer median, Slipstream median on
     replays of the same holds, holds). NaN when the trace holds no such command."""
     segments = [
-        s
-        for s in held_segments(trace, min_held)
-        if abs(trace.steer_cmd[s[0]]) <= max_steer_deg
+        s for s in held_segments(trace, min_held) if abs(trace.steer_cmd[s[0]]) <= max_steer_deg
     ]
     if not segments:
         return float("nan"), float("nan"), float("nan"), 0
@@ -440,7 +442,12 @@ def top_speed(
     for seg in segments:
         fronts, _ = replay(trace, seg[:1], len(seg), params)
         simulated.append(np.linalg.norm(np.diff(fronts[0], axis=0), axis=-1)[skip:] / trace.dt)
-    return command, float(np.median(logged)), float(np.median(np.concatenate(simulated))), len(segments)
+    return (
+        command,
+        float(np.median(logged)),
+        float(np.median(np.concatenate(simulated))),
+        len(segments),
+    )
 
 
 def steady_turn(

@@ -190,7 +190,7 @@ def derivatives(
     l_f, l_r = params.front_axle_x, -params.rear_axle_x
     length = l_f + l_r
     mu = params.friction
-    x, y, yaw, vx, delta, vy, r = state
+    _x, _y, yaw, vx, delta, vy, r = state
     accel = np.clip(
         (settled_speed(speed_cmd, params) - vx) / params.tau_speed,
         -params.max_deceleration,

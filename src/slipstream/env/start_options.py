@@ -2,11 +2,14 @@
 
 Options (all optional; any other key is an error):
 
-* ``"pose"``: ``(x, y, heading_deg)``: DeepRacer's x, y (the car's front point,
-  as reward params and simtraces report it: 0.14 m ahead of base_link) and heading in degrees. A vector
-  env takes one triple per car ((N, 3)). A pose off the track is allowed.
+* ``"pose"``: ``(x, y, heading_deg)``: DeepRacer's x, y (the car's front point, 0.14 m ahead of
+  base_link, as reward params and simtraces report it) and heading in degrees. A vector env takes
+  one triple per car ((N, 3)). A pose off the track is allowed; NaN or infinity is an error.
 * ``"speed"``: forward speed (m/s), 0 to the car's top command (4 m/s); a number, or one per car.
 * ``"steering_angle"``: a steering command (deg, +-30) the servo has already settled at.
+
+The car starts with no sideways slip and no yaw rate; the prepare step holds it (pose, speed and
+steering) and the first run step moves it. The lap's progress counts from the given pose.
 
 Without ``"pose"`` the cars start at DeepRacer's start position as usual, with the given speed and
 steering.

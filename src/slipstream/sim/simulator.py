@@ -191,36 +191,38 @@ class Simulator:
         steer = self.car.steering_gain * np.radians(
             np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
         )
-        arrays = [np.array(a) for a in self.state]
-        values = (base[:, 0], base[:, 1], yaw, speed, steer, 0.0, 0.0)
-        for array, value in zip(arrays, values, strict=True):
-            array[cars] = value
-        self.state = CarState(*arrays)
-        self.start_ndist[cars] = self._directed_ndist_for(cars, front)
+        self._place(cars, base[:, 0], base[:, 1], yaw, speed, steer)
+        forward = self.track.project(front).ndist
+        self.start_ndist[cars] = self._directed_ndist(forward, self.reverse[cars])
         self.prev_xy[cars] = front
 
-    def _directed_ndist_for(self, cars: np.ndarray, points: np.ndarray) -> np.ndarray:
-        forward = self.track.project(points).ndist
-        backward = 1.0 - forward
-        if self.track.closed:
-            backward = np.mod(backward, 1.0)
-        return np.where(self.reverse[cars], backward, forward)
-
-    def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
-        """Put the given cars at rest at poses (x, y, yaw), one per car."""
+    def _place(
+        self,
+        cars: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        yaw: np.ndarray,
+        speed: np.ndarray | float = 0.0,
+        steer: np.ndarray | float = 0.0,
+    ) -> None:
+        """Put the given cars at poses (x, y, yaw), one per car, at rest unless given a forward
+        speed and steering angle (rad); no sideways slip, no yaw rate."""
         arrays = [np.array(a) for a in self.state]
-        for array, value in zip(arrays, (x, y, yaw, 0.0, 0.0, 0.0, 0.0), strict=True):
+        for array, value in zip(arrays, (x, y, yaw, speed, steer, 0.0, 0.0), strict=True):
             array[cars] = value
         self.state = CarState(*arrays)
 
     # ----------------------------------------------------------------- geometry
 
-    def _directed_ndist(self, forward_ndist: np.ndarray) -> np.ndarray:
-        """Normalised lap position from waypoint 0 in each car's own driving direction."""
+    def _directed_ndist(
+        self, forward_ndist: np.ndarray, reverse: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Normalised lap position from waypoint 0 in each car's own driving direction
+        (`reverse`: the cars' flags, all cars' by default)."""
         backward = 1.0 - forward_ndist
         if self.track.closed:
             backward = np.mod(backward, 1.0)
-        return np.where(self.reverse, backward, forward_ndist)
+        return np.where(self.reverse if reverse is None else reverse, backward, forward_ndist)
 
     def lap_position(self, points: np.ndarray) -> np.ndarray:
         """DeepRacer's ndist of points (one per car) in each car's driving direction."""

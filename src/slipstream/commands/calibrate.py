@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not fit: compare Slipstream's current CarParams defaults with every trace",
     )
     parser.add_argument(
-        "--horizon", type=int, default=15, help="replay length in steps (default 15 = 1 s)"
+        "--horizon",
+        type=int,
+        default=15,
+        help="length of the fit's replays in steps (default 15 = 1 s; the report always uses 1 s)",
     )
     parser.add_argument(
         "--stride",

@@ -32,7 +32,7 @@ import numpy as np
 
 from slipstream.render.boxes import BoxSet
 from slipstream.render.camera_boxes import box_kernel
-from slipstream.render.camera_kernels import apply_lut, ground_kernel
+from slipstream.render.camera_kernels import apply_lut, ground_kernel, wall_kernel
 from slipstream.render.camera_table import RayTable, ray_table, skyline_table
 from slipstream.render.texture import TrackTexture
 
@@ -260,6 +260,7 @@ def render_cameras(
             raise CameraSpecError(f"lut must be ({n}, 256) uint8, got {lut_arr.shape}")
         use_lut = True
     flat_out = out.reshape(n, -1)
+    grass = texture.grey_value("grass")
     ground_kernel(
         flat_out,
         poses,
@@ -269,13 +270,35 @@ def render_cameras(
         texture.origin[0],
         texture.origin[1],
         texture.resolution,
-        texture.grey_value("sky_horizon"),
-        texture.grey_value("sky_top"),
-        texture.grey_value("background"),
+        grass,  # above the horizon: field up to the walls (wall_kernel paints over it)
+        grass,
+        grass,
         _SKYLINE,
         spec.scale / spec.focal_native,
         *table[:21],
         table.column_az,
+    )
+    origin = camera_origin(spec, float(lateral_offset))
+    if texture.walls is None:
+        rect, wall_height = np.array([-1e6, -1e6, 1e6, 1e6]), 0.0
+    else:
+        rect, wall_height = np.asarray(texture.walls, dtype=np.float64), texture.wall_height
+    wall_kernel(
+        flat_out,
+        spec.height,
+        spec.width,
+        poses,
+        origin[0],
+        origin[1],
+        origin[2],
+        math.cos(spec.pitch),
+        math.sin(spec.pitch),
+        spec.focal,
+        table.column_az,
+        rect,
+        float(wall_height),
+        texture.wall_greys(),
+        texture.grey_value("void"),
     )
     if boxes.num_boxes and boxes.valid.any():
         forward, right, down = camera_axes(spec)

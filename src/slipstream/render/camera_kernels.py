@@ -253,3 +253,97 @@ def apply_lut(out, lut):  # pragma: no cover - numba
     for n in range(out.shape[0]):
         for p in range(out.shape[1]):
             out[n, p] = lut[n, out[n, p]]
+
+
+@numba.njit(cache=True, fastmath=False)
+def _below(u):  # pragma: no cover - numba
+    """Share of a pixel's [-1, 1] triangle filter (image rows) lying above offset u."""
+    if u <= -1.0:
+        return 0.0
+    if u >= 1.0:
+        return 1.0
+    if u <= 0.0:
+        return 0.5 * (1.0 + u) * (1.0 + u)
+    return 1.0 - 0.5 * (1.0 - u) * (1.0 - u)
+
+
+@numba.njit(cache=True, fastmath=False)
+def wall_kernel(
+    out,
+    height,
+    width,
+    poses,
+    cam_x,
+    cam_y,
+    cam_z,
+    cos_pitch,
+    sin_pitch,
+    focal,
+    column_az,
+    rect,
+    wall_height,
+    face_grey,
+    void_grey,
+):  # pragma: no cover - numba
+    """Walls (a box around the field) and the void above them over the ground in out (N, P).
+
+    Per column, the wall is where the column's horizon azimuth leaves the box: its foot and top
+    project to image rows, and each pixel blends ground (already in `out`), wall face and void by
+    how much of its triangle filter (DeepRacer's bilinear shrink: +-1 image row) lies below the
+    foot, between foot and top, and above the top.
+    """
+    half_h = 0.5 * height
+    big = 1e30
+    for n in range(out.shape[0]):
+        c = np.cos(poses[n, 2])
+        s = np.sin(poses[n, 2])
+        ox = poses[n, 0] + c * cam_x - s * cam_y
+        oy = poses[n, 1] + s * cam_x + c * cam_y
+        image = out[n]
+        for j in range(width):
+            az = poses[n, 2] + column_az[j]
+            dx = np.cos(az)
+            dy = np.sin(az)
+            tx = big
+            fx = 0
+            if dx > 1e-12:
+                tx = (rect[2] - ox) / dx
+                fx = 1
+            elif dx < -1e-12:
+                tx = (rect[0] - ox) / dx
+            ty = big
+            fy = 2
+            if dy > 1e-12:
+                ty = (rect[3] - oy) / dy
+                fy = 3
+            elif dy < -1e-12:
+                ty = (rect[1] - oy) / dy
+            if tx < ty:
+                t = tx
+                face = fx
+            else:
+                t = ty
+                face = fy
+            if t < 0.01:
+                t = 0.01
+            fwd = t * np.cos(column_az[j])  # distance along the car's forward axis
+            rise = -cam_z  # wall foot relative to the camera
+            depth = fwd * cos_pitch - rise * sin_pitch
+            foot = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
+            rise = wall_height - cam_z
+            depth = fwd * cos_pitch - rise * sin_pitch
+            if depth > 1e-9:
+                top = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
+            else:
+                top = -big
+            last = int(foot + 1.5)
+            if last > height:
+                last = height
+            wall = face_grey[face]
+            for r in range(last):
+                centre = r + 0.5
+                a_foot = _below(foot - centre)
+                a_top = _below(top - centre)
+                p = r * width + j
+                v = image[p] * (1.0 - a_foot) + wall * (a_foot - a_top) + void_grey * a_top
+                image[p] = int(v + 1e-6)

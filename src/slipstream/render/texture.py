@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from slipstream.tracks.track import Track
+
+if TYPE_CHECKING:
+    from slipstream.render.looks import TrackLook
 
 RGB = tuple[int, int, int]
 
@@ -50,17 +54,21 @@ def grey_of(rgb: RGB | np.ndarray) -> float | np.ndarray:
 
 @dataclass(frozen=True)
 class TrackColours:
-    """RGB colours (0-255) of the scene. Sky and background are used by the camera only."""
+    """RGB colours (0-255) of the scene as lit in DeepRacer. Wall and void: camera only.
 
-    grass: RGB = (62, 122, 48)
-    road: RGB = (52, 52, 56)
-    border_line: RGB = (240, 240, 240)
-    centre_line: RGB = (236, 200, 60)
-    start_line: RGB = (240, 240, 240)
-    sky_horizon: RGB = (205, 220, 235)
-    sky_top: RGB = (140, 175, 220)
-    background: RGB = (118, 128, 150)
-    """Distant band (hills, walls) just above the horizon."""
+    Defaults: DeepRacer's standard track family (`looks.STANDARD`, the reInvent 2019 and later
+    textures under the simapp's lights).
+    """
+
+    grass: RGB = (130, 137, 67)
+    road: RGB = (66, 65, 63)
+    border_line: RGB = (255, 255, 255)
+    centre_line: RGB = (255, 172, 0)
+    start_line: RGB = (255, 255, 255)
+    wall: RGB = (36, 70, 81)
+    """The wall texture's colour before the light on each face (`looks.Walls.face_gain`)."""
+    void: RGB = (76, 194, 253)
+    """Above the walls: the sky, or black where the world has none."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -73,12 +81,14 @@ class TrackColours:
 class TrackMarkings:
     """Widths and dash pattern of the painted lines (metres)."""
 
-    border_width: float = 0.05
-    """White lines along the inner and outer borders, painted inside the road."""
-    centre_width: float = 0.03
-    dash_length: float = 0.15
-    dash_gap: float = 0.15
+    border_width: float = 0.0762
+    """White lines along the inner and outer borders, painted inside the road (DeepRacer: 3 in)."""
+    centre_width: float = 0.0254
+    dash_length: float = 0.0508
+    dash_gap: float = 0.0508
     start_width: float = 0.05
+    dash_start: float = 0.0
+    """Arc length (m) from waypoint 0 where the first centre-line dash begins."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -104,6 +114,11 @@ class TrackTexture:
     grey_levels: tuple[np.ndarray, ...] = field(repr=False)
     """Mip pyramid of (H_l, W_l) uint8 grey images; level l texel = resolution * 2**l m."""
     colours: TrackColours = TrackColours()
+    walls: tuple[float, float, float, float] | None = None
+    """World (x_min, y_min, x_max, y_max) of the wall box around the field; None: no walls."""
+    wall_height: float = 1.0
+    wall_gains: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    """Light on the wall faces at x_min, x_max, y_min, y_max (times `colours.wall`)."""
     flat: np.ndarray = field(init=False, repr=False)
     """All grey levels, each padded with a 1-texel grass border, concatenated (1-D uint8).
     Sampling clamped to a padded level reads grass outside the texture."""
@@ -170,22 +185,27 @@ class TrackTexture:
     def from_track(
         cls,
         track: Track,
+        look: TrackLook | None = None,
         resolution: float = 0.005,
-        colours: TrackColours = TrackColours(),
-        markings: TrackMarkings = TrackMarkings(),
         margin: float = 1.0,
         supersample: int = 2,
         num_levels: int = 9,
         rgb_resolution: float = 0.01,
         mip_blur: int = 1,
     ) -> TrackTexture:
-        """Rasterise `track` over its bounds plus `margin` metres.
+        """Rasterise `track` over its bounds plus `margin` metres, painted as `look`.
 
+        `look` (default `looks.look_for(track.name)`): colours, markings, speckle and walls.
         The camera's grey pyramid starts at `resolution` m/texel (`num_levels` levels: level 8
         at 5 mm has 1.28 m texels); the colour image for the top-down view has
         `rgb_resolution` m/texel. Both are drawn at `supersample` x their resolution and
-        box-filtered down (anti-aliased edges). `mip_blur`: see `grey_pyramid`.
+        box-filtered down (anti-aliased edges). The speckle (seeded Gaussian noise, per
+        material) is added to the camera's grey level 0 only. `mip_blur`: see `grey_pyramid`.
         """
+        from slipstream.render.looks import look_for
+
+        look = look_for(track.name) if look is None else look
+        colours, markings = look.colours, look.markings
         for label, value in (("resolution", resolution), ("rgb_resolution", rgb_resolution)):
             if not (0.001 <= value <= 0.1):
                 raise TextureError(f"{label} must be 0.001..0.1 m per texel, got {value!r}")
@@ -208,6 +228,14 @@ class TrackTexture:
             track, lo, hi, rgb_resolution, int(supersample), "RGB", fills_rgb, markings
         )
         grey = np.asarray(grey_img, dtype=np.float32)
+        speckle = look.speckle
+        stds = [speckle.std_at(v, resolution) for v in (speckle.field, speckle.road, speckle.lines)]
+        if max(stds) > 0.0:
+            ids = {"grass": 0, "road": 1, "border_line": 2, "centre_line": 2, "start_line": 2}
+            material = np.asarray(_rasterise(track, lo, hi, resolution, 1, "L", ids, markings))
+            rng = np.random.default_rng([speckle.seed, len(track.name), *track.name.encode()])
+            noise = rng.standard_normal(grey.shape, dtype=np.float32)
+            grey = np.clip(grey + noise * np.asarray(stds, dtype=np.float32)[material], 0, 255)
         return cls(
             name=track.name,
             origin=(float(lo[0]), float(lo[1])),
@@ -216,6 +244,9 @@ class TrackTexture:
             rgb_resolution=float(rgb_resolution),
             grey_levels=grey_pyramid(grey, num_levels, grass=fills_grey["grass"], blur=mip_blur),
             colours=colours,
+            walls=look.walls.rectangle(pts) if look.walls.height > 0 else None,
+            wall_height=look.walls.height,
+            wall_gains=look.walls.face_gain,
         )
 
     # ------------------------------------------------------------------ queries
@@ -235,6 +266,10 @@ class TrackTexture:
     def nbytes(self) -> int:
         """Memory held by the colour image and the padded grey pyramid (bytes)."""
         return int(self.rgb.nbytes + self.flat.nbytes)
+
+    def wall_greys(self) -> np.ndarray:
+        """(4,) float64 camera grey of the wall faces at x_min, x_max, y_min, y_max."""
+        return grey_of(self.colours.wall) * np.asarray(self.wall_gains, dtype=np.float64)
 
     def grey_value(self, name: str) -> float:
         """Camera grey (float, before truncation) of a colour of `colours` by field name."""
@@ -286,7 +321,7 @@ def _rasterise(
     if markings.centre_width > 0 and markings.dash_length > 0:
         period = markings.dash_length + markings.dash_gap
         dash_px = max(1, round(markings.centre_width * scale))
-        for s0 in np.arange(0.0, track.length - 1e-9, period):
+        for s0 in np.arange(markings.dash_start % period, track.length - 1e-9, period):
             s1 = min(s0 + markings.dash_length, track.length)
             xy, _ = track.point_at(np.append(np.arange(s0, s1, 0.02), s1))
             draw.line(px(xy), fill=fills["centre_line"], width=dash_px)

@@ -294,12 +294,18 @@ def wall_kernel(
     """
     half_h = 0.5 * height
     big = 1e30
+    void_int = np.uint8(int(void_grey + 1e-6))
+    foot = np.empty(width, dtype=np.float64)
+    top = np.empty(width, dtype=np.float64)
+    wall = np.empty(width, dtype=np.float64)
+    cos_az = np.cos(column_az)
     for n in range(out.shape[0]):
         c = np.cos(poses[n, 2])
         s = np.sin(poses[n, 2])
         ox = poses[n, 0] + c * cam_x - s * cam_y
         oy = poses[n, 1] + s * cam_x + c * cam_y
         image = out[n]
+        last = 0
         for j in range(width):
             az = poses[n, 2] + column_az[j]
             dx = np.cos(az)
@@ -326,24 +332,34 @@ def wall_kernel(
                 face = fy
             if t < 0.01:
                 t = 0.01
-            fwd = t * np.cos(column_az[j])  # distance along the car's forward axis
+            fwd = t * cos_az[j]  # distance along the car's forward axis
             rise = -cam_z  # wall foot relative to the camera
             depth = fwd * cos_pitch - rise * sin_pitch
-            foot = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
+            foot[j] = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
             rise = wall_height - cam_z
             depth = fwd * cos_pitch - rise * sin_pitch
             if depth > 1e-9:
-                top = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
+                top[j] = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
             else:
-                top = -big
-            last = int(foot + 1.5)
-            if last > height:
-                last = height
-            wall = face_grey[face]
-            for r in range(last):
-                centre = r + 0.5
-                a_foot = _below(foot - centre)
-                a_top = _below(top - centre)
-                p = r * width + j
-                v = image[p] * (1.0 - a_foot) + wall * (a_foot - a_top) + void_grey * a_top
-                image[p] = int(v + 1e-6)
+                top[j] = -big
+            wall[j] = face_grey[face]
+            rows = int(foot[j] + 1.5)
+            if rows > last:
+                last = rows
+        if last > height:
+            last = height
+        for r in range(last):
+            lo = r - 0.5  # the pixel's filter spans rows [r - 0.5, r + 1.5]
+            hi = r + 1.5
+            centre = r + 0.5
+            row = image[r * width : (r + 1) * width]
+            for j in range(width):
+                if hi <= top[j]:  # the whole filter above the wall top
+                    row[j] = void_int
+                elif lo >= top[j] and hi <= foot[j]:  # the whole filter on the wall
+                    row[j] = np.uint8(int(wall[j] + 1e-6))
+                elif lo < foot[j]:
+                    a_foot = _below(foot[j] - centre)
+                    a_top = _below(top[j] - centre)
+                    v = row[j] * (1.0 - a_foot) + wall[j] * (a_foot - a_top) + void_grey * a_top
+                    row[j] = int(v + 1e-6)

@@ -168,7 +168,46 @@ STANDARD = TrackLook(
 """The track family since reInvent 2019 (reInvent2019_*, 2022_*, 2024_*, arctic, dubai, ...):
 grey asphalt, yellow-green grass, white borders, amber centre line, teal walls, sky above."""
 
-FAMILY_PREFIXES: tuple[tuple[str, TrackLook], ...] = (("reinvent_base", REINVENT_BASE),)
+CITY_2019 = TrackLook(
+    family="city_2019",
+    colours=TrackColours(
+        kerb_red=lit((136.0, 12.0, 12.0), GROUND_GAIN),  # Canada_track_side_edge_T_01.png
+        kerb_white=lit((223.0, 222.0, 222.0), GROUND_GAIN),
+        wall=(128, 136, 146),  # Canada_track_building_wall_U_01.png mean
+        void=(162, 186, 217),  # Canada_track_cloud_T_01.png mean: the sky dome
+    ),
+    markings=replace(DEEPRACER_MARKINGS, kerb_width=0.076, kerb_stripe=0.24),
+    speckle=STANDARD.speckle,
+    # buildings stand 40-60 m out, about 10 m high; their faces are not measured: gain 0.8
+    walls=Walls(margin=45.0, height=10.0, face_gain=(0.8, 0.8, 0.8, 0.8)),
+    source=(
+        "bundle/meshes/Canada_Training/: Canad_track_road_barrier.dae (kerbs 0.05-0.13 m "
+        "outside both borders, 512 px texture = 0.96 m: stripes 0.24 m), *_road_T_01, "
+        "*_field_grass_01, *_edge_white_T_01, *_center_yellow_T_01 (the standard textures), "
+        "*_building_wall* (10.7 m high, 40-60 m out), *_cloud_T_01"
+    ),
+)
+"""The 2019 city tracks (Canada, China, Mexico, New York, Tokyo, Vegas, Austin, Monaco and
+Singapore with buildings): the standard ground with red and white kerbs along both borders, a
+ring of buildings far out and a pale sky. Buildings are drawn as one box (an approximation)."""
+
+FAMILY_PREFIXES: tuple[tuple[str, TrackLook], ...] = (
+    ("reinvent_base", REINVENT_BASE),
+    *(
+        (prefix, CITY_2019)
+        for prefix in (
+            "Canada_",
+            "China_",
+            "Mexico_",
+            "New_York_",
+            "Tokyo_",
+            "Vegas_",
+            "Austin",
+            "Monaco_building",
+            "Singapore_building",
+        )
+    ),
+)
 """Track names starting with a prefix get its look; all others (and generated tracks) STANDARD."""
 
 WALL_RECTS: dict[str, tuple[float, float, float, float]] = {
@@ -221,6 +260,7 @@ def plain(look: TrackLook) -> TrackLook:
 
 
 __all__ = [
+    "CITY_2019",
     "DEEPRACER_MARKINGS",
     "REINVENT_BASE",
     "STANDARD",

@@ -31,6 +31,8 @@ MATERIALS = (
     "border_line",
     "centre_line",
     "start_line",
+    "kerb_red",
+    "kerb_white",
     "wall",
     "void",
 )

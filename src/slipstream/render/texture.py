@@ -65,6 +65,9 @@ class TrackColours:
     border_line: RGB = (255, 255, 255)
     centre_line: RGB = (255, 172, 0)
     start_line: RGB = (255, 255, 255)
+    kerb_red: RGB = (140, 12, 12)
+    kerb_white: RGB = (230, 229, 229)
+    """Kerb stripes (only drawn where `TrackMarkings.kerb_width` > 0)."""
     wall: RGB = (36, 70, 81)
     """The wall texture's colour before the light on each face (`looks.Walls.face_gain`)."""
     void: RGB = (76, 194, 253)
@@ -89,6 +92,10 @@ class TrackMarkings:
     start_width: float = 0.05
     dash_start: float = 0.0
     """Arc length (m) from waypoint 0 where the first centre-line dash begins."""
+    kerb_width: float = 0.0
+    """Red and white kerbs this wide just outside both borders (0: none)."""
+    kerb_stripe: float = 0.24
+    """Length (m) of each red or white kerb stripe."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -218,7 +225,15 @@ class TrackTexture:
         hi = pts.max(axis=0) + margin
         fills_grey = {
             name: int(np.floor(grey_of(getattr(colours, name)) + 1e-6))
-            for name in ("grass", "road", "border_line", "centre_line", "start_line")
+            for name in (
+                "grass",
+                "road",
+                "border_line",
+                "centre_line",
+                "start_line",
+                "kerb_red",
+                "kerb_white",
+            )
         }
         fills_rgb = {name: getattr(colours, name) for name in fills_grey}
         grey_img = _rasterise(
@@ -231,7 +246,9 @@ class TrackTexture:
         speckle = look.speckle
         stds = [speckle.std_at(v, resolution) for v in (speckle.field, speckle.road, speckle.lines)]
         if max(stds) > 0.0:
-            ids = {"grass": 0, "road": 1, "border_line": 2, "centre_line": 2, "start_line": 2}
+            ids = {"grass": 0, "road": 1}
+            ids.update(dict.fromkeys(("border_line", "centre_line", "start_line"), 2))
+            ids.update(kerb_red=2, kerb_white=2)
             material = np.asarray(_rasterise(track, lo, hi, resolution, 1, "L", ids, markings))
             rng = np.random.default_rng([speckle.seed, len(track.name), *track.name.encode()])
             noise = rng.standard_normal(grey.shape, dtype=np.float32)
@@ -314,6 +331,12 @@ def _rasterise(
         p = (np.asarray(points, dtype=np.float64) - lo) * scale - 0.5  # PIL: pixel i centred at i
         return [(float(a), float(b)) for a, b in p]
 
+    if markings.kerb_width > 0:
+        for border in (track.inner, track.outer):
+            kerb = _inset_border(track, border, -0.5 * markings.kerb_width)
+            for k, piece in enumerate(_pieces(kerb, markings.kerb_stripe)):
+                colour = fills["kerb_red"] if k % 2 == 0 else fills["kerb_white"]
+                _draw_wide_polyline(draw, px(piece), markings.kerb_width * scale, colour, False)
     shell, hole = track.road_polygon
     draw.polygon(px(shell), fill=fills["road"])
     if hole is not None:
@@ -385,6 +408,21 @@ def _inset_border(track: Track, border: np.ndarray, inset: float) -> np.ndarray:
     toward = track.center - border
     norm = np.linalg.norm(toward, axis=1, keepdims=True)
     return border + inset * toward / np.where(norm > 0, norm, 1.0)
+
+
+def _pieces(line: np.ndarray, length: float) -> list[np.ndarray]:
+    """A polyline cut into consecutive pieces `length` metres long (the last one shorter)."""
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    cuts = np.arange(0.0, arc[-1], length)
+    pieces = []
+    for a, b in zip(cuts, np.append(cuts[1:], arc[-1]), strict=True):
+        inner = np.flatnonzero((arc > a) & (arc < b))
+        ends = np.column_stack(
+            [np.interp([a, b], arc, line[:, 0]), np.interp([a, b], arc, line[:, 1])]
+        )
+        pieces.append(np.vstack([ends[:1], line[inner], ends[1:]]))
+    return pieces
 
 
 def _draw_wide_polyline(

@@ -1,4 +1,4 @@
-"""Numba kernels of the camera: ground and sky from a `RayTable`, boxes by ray casting, LUT.
+"""Numba kernels of the camera: ground from a `RayTable`, walls and void, the LUT.
 
 All kernels are single-threaded, compiled once (cache=True) and write into `out` (N, P) uint8,
 one flattened image per car. See `camera.py` for the geometry and `camera_table.py` for the plan.
@@ -9,20 +9,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-SKY_GRADIENT_SPAN = 0.18
-"""Elevation (rad) above the horizon where the sky gradient reaches the top colour."""
 FIXED_ONE = 65536
 """Texel coordinates of the ground runs are stepped in 16.16 fixed point."""
-
-
-@numba.njit(cache=True, fastmath=False)
-def _sky_grey(elev, sky_horizon, sky_top):  # pragma: no cover - numba
-    grad = elev / SKY_GRADIENT_SPAN
-    if grad > 1.0:
-        grad = 1.0
-    elif grad < 0.0:
-        grad = 0.0
-    return sky_horizon + (sky_top - sky_horizon) * grad
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -35,12 +23,8 @@ def ground_kernel(
     origin_x,
     origin_y,
     resolution,
-    sky_horizon,
-    sky_top,
-    band,
-    skyline,
-    pix_angle,
-    sky_elev,
+    above,
+    n_sky_px,
     run_pix0,
     run_j0,
     run_j1,
@@ -53,33 +37,19 @@ def ground_kernel(
     run_dy,
     mix_pix,
     mix_above,
-    mix_elev,
-    mix_az,
-    mix_band,
     mix_start,
     mix_gx,
     mix_gy,
     mix_level,
     mix_w,
-    column_az,
+    width,
 ):  # pragma: no cover - numba
-    """Ground, sky and background band of every car into out (N, P) uint8."""
+    """Ground of every car into out (N, P) uint8; whatever lies above the horizon gets the grey
+    `above` (the field: `wall_kernel` paints walls and void over it)."""
     n_cars = out.shape[0]
-    width = column_az.shape[0]
     n_levels = level_offset.shape[0]
     n_mix = mix_pix.shape[0]
-    n_sky_px = sky_elev.shape[0]
-    n_skyline = skyline.shape[0]
-    turn = n_skyline / (2.0 * np.pi)
-    sky_values = np.empty(n_sky_px, dtype=np.uint8)
-    for r in range(n_sky_px):
-        sky_values[r] = int(_sky_grey(sky_elev[r], sky_horizon, sky_top))
-    mix_static = np.empty(n_mix, dtype=np.float64)
-    mix_delta = np.empty(n_mix, dtype=np.float64)
-    for q in range(n_mix):
-        sky = _sky_grey(mix_elev[q], sky_horizon, sky_top)
-        mix_static[q] = mix_above[q] * sky
-        mix_delta[q] = mix_above[q] * (band - sky)
+    above_int = np.uint8(int(above))
     inv_texel = np.empty(n_levels, dtype=np.float64)
     for lv in range(n_levels):
         inv_texel[lv] = 1.0 / (resolution * 2.0**lv)
@@ -89,7 +59,6 @@ def ground_kernel(
     fy0 = np.empty(taps_max, dtype=np.int64)
     fdx = np.empty(taps_max, dtype=np.int64)
     fdy = np.empty(taps_max, dtype=np.int64)
-    top = np.empty(max(width, 1), dtype=np.float64)
     for n in range(n_cars):
         x = poses[n, 0]
         y = poses[n, 1]
@@ -97,20 +66,10 @@ def ground_kernel(
         c = np.cos(yaw)
         s = np.sin(yaw)
         image = out[n]
-        image[:n_sky_px] = sky_values
-        # pixels crossing the horizon or showing the band: the skyline turns with the car
-        yaw_index = (yaw % (2.0 * np.pi)) * turn + n_skyline
-        for j in range(width):
-            top[j] = skyline[int(yaw_index + column_az[j] * turn) & (n_skyline - 1)]
+        image[:n_sky_px] = above_int
+        # pixels crossing the horizon
         for q in range(n_mix):
-            value = mix_static[q]
-            if mix_band[q]:
-                cov = (top[mix_pix[q] % width] - mix_elev[q]) / pix_angle + 0.5
-                if cov > 1.0:
-                    cov = 1.0
-                elif cov < 0.0:
-                    cov = 0.0
-                value += mix_delta[q] * cov
+            value = mix_above[q] * above
             for k in range(mix_start[q], mix_start[q + 1]):
                 lv = mix_level[k]
                 cols = level_shape[lv, 1]

@@ -1,9 +1,12 @@
 """A track painted once as a top-down image: the ground the camera and the top-down view look at.
 
-`TrackTexture.from_track` rasterises, in world metres, grass, the road surface, white border
-lines along the inner and outer borders (inside the road), a dashed centre line and a start/finish
-line across the road at waypoint 0. Drawing happens with PIL at `supersample` times the texture
-resolution and is box-filtered down, so edges are anti-aliased.
+`TrackTexture.from_track` rasterises, in world metres and in the track's look
+(`looks.look_for`), grass, the road surface, border lines along the inner and outer borders
+(inside the road), a dashed centre line, optional red/white kerbs outside both borders and a
+start/finish line across the road at waypoint 0. Drawing happens with PIL at `supersample` times
+the texture resolution and is box-filtered down, so edges are anti-aliased. The look's speckle
+(seeded Gaussian noise per material) is added to the camera's grey texture; the texture also
+carries the look's wall box for the camera.
 
 The texture keeps:
 

@@ -94,9 +94,9 @@ def classify(pose, rect):
 
 POSES = {
     "ahead": (0.0, 0.0, 0.0),  # down the straight: road, lines, field, far wall x_max
-    "left": (2.0, 0.1, 1.2),  # towards the wall along y_max, 1.3 m away
+    "left": (2.0, 0.1, 1.2),  # towards the wall along y_max, 1.3 m away (black in DeepRacer)
     "back": (4.0, -0.1, math.pi - 0.2),  # towards x_min
-    "right": (3.0, 0.0, -1.3),  # towards y_min (unlit in DeepRacer: black)
+    "right": (3.0, 0.0, -1.3),  # towards y_min
 }
 
 

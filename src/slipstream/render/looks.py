@@ -19,9 +19,10 @@ bundle/worlds/<track>.world) or, where marked, measured on DeepRacer's frames
   on reinvent_base). Every world has the same lights (sun direction (-0.5, 0.1, -0.9), a point
   light above the origin) and the wall material has no ambient term, so each face's light
   depends on which way it faces: `FACE_GAINS`, measured on DeepRacer's frames (median grey of
-  the pixels each face covers after the pose fit, over the wall texture's grey 61.1). The face
-  looking +x (sun-lit) and the one looking -y (0.1 of the sun) agree with Lambert shading of
-  the sun; the face looking -x is lit (0.84) where Lambert says dark, so no model is claimed.
+  the pixels each face covers after the pose fit of all 600 reinvent_base frames, over the wall
+  texture's grey 61.1). DeepRacer's wall shading also depends on the viewing direction (the
+  face at y_max is black seen head-on and about 23 seen obliquely; the face at x_min 59 head-on,
+  23 obliquely), which one grey per face cannot reproduce.
 * Above the walls: black on reinvent_base (its world has no `<sky/>`), elsewhere the sky colour
   of the 2022 backdrop texture (76, 194, 253) as an estimate of Gazebo's default sky.
 """
@@ -41,9 +42,9 @@ LINE_GAIN = 1.2
 """Light on the painted lines relative to their texture colour (measured on reinvent_base)."""
 WALL_HEIGHT = 1.0
 """Height (m) of every track's wall box in the simapp meshes."""
-FACE_GAINS = (0.92, 0.84, 0.0, 0.38)
-"""Light on the wall faces at x_min, x_max, y_min, y_max (see module doc): measured 56, 51, 0
-and 23 grey on reinvent_base for a texture grey of 61.1."""
+FACE_GAINS = (0.85, 0.9, 0.38, 0.0)
+"""Light on the wall faces at x_min, x_max, y_min, y_max (see module doc): measured 52, 55, 23
+and 0 grey on reinvent_base for a texture grey of 61.1."""
 
 
 class LookError(ValueError):

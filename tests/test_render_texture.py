@@ -146,3 +146,16 @@ def test_speckle_is_seeded_per_material_noise_of_the_predicted_strength(circle):
     grass = tex.sample_grey(np.array([[0.3, 0.0], [0.0, 0.4], [RADIUS + 0.8, 0.0]]))
     assert np.all(grass == grey("grass"))
     assert np.array_equal(flat.rgb, tex.rgb)  # the top-down colour image has no speckle
+
+
+def test_kerbs_alternate_red_and_white_stripes_outside_both_borders(circle):
+    track, _ = circle
+    markings = TrackMarkings(kerb_width=0.076, kerb_stripe=0.24)
+    tex = TrackTexture.from_track(track, look=TrackLook("kerbs", markings=markings))
+    for r in (RADIUS + HALF_WIDTH + 0.038, RADIUS - HALF_WIDTH - 0.038):
+        # stripes start at waypoint 0 (angle 0) and run CCW: red 0-0.24 m, white 0.24-0.48 m
+        for arc, name in ((0.12, "kerb_red"), (0.36, "kerb_white"), (0.60, "kerb_red")):
+            assert tex.sample_grey(at_radius(r, arc / r))[0] == grey(name), (r, arc)
+    # the road's own border line is still inside the road
+    inset = markings.border_width / 2
+    assert tex.sample_grey(at_radius(RADIUS + HALF_WIDTH - inset, 1.0))[0] == grey("border_line")

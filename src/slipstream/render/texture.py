@@ -334,16 +334,16 @@ def _rasterise(
         p = (np.asarray(points, dtype=np.float64) - lo) * scale - 0.5  # PIL: pixel i centred at i
         return [(float(a), float(b)) for a, b in p]
 
+    shell, hole = track.road_polygon
+    draw.polygon(px(shell), fill=fills["road"])
+    if hole is not None:
+        draw.polygon(px(hole), fill=fills["grass"])
     if markings.kerb_width > 0:
         for border in (track.inner, track.outer):
             kerb = _inset_border(track, border, -0.5 * markings.kerb_width)
             for k, piece in enumerate(_pieces(kerb, markings.kerb_stripe)):
                 colour = fills["kerb_red"] if k % 2 == 0 else fills["kerb_white"]
                 _draw_wide_polyline(draw, px(piece), markings.kerb_width * scale, colour, False)
-    shell, hole = track.road_polygon
-    draw.polygon(px(shell), fill=fills["road"])
-    if hole is not None:
-        draw.polygon(px(hole), fill=fills["grass"])
     if markings.centre_width > 0 and markings.dash_length > 0:
         period = markings.dash_length + markings.dash_gap
         dash_px = max(1, round(markings.centre_width * scale))

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         side_by_side,
     )
     from slipstream.render.texture import TrackTexture
-    from slipstream.tracks import load_track
+    from slipstream.tracks import TrackError, load_track
 
     folder = Path(args.frames)
     if not folder.is_dir():
@@ -47,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         real = grey_frames(paths)
     except CompareError as exc:
         raise SystemExit(f"slipstream camera compare: {exc}") from exc
-    track = load_track(args.track)
+    try:
+        track = load_track(args.track)
+    except TrackError as exc:
+        raise SystemExit(f"slipstream camera compare: {exc}") from exc
     texture = TrackTexture.from_track(track)
     fits = fit_poses(track, texture, real)
     import numpy as np

@@ -19,6 +19,7 @@ and per episode, from an explicit `numpy.random.Generator`:
 `apply` then maps each frame (N, H, W) uint8 through the car's episode draw and adds Gaussian
 pixel noise of `noise_sigma` per frame (`randomization.add_pixel_noise`). Colour, brightness and
 contrast per material are `randomization.sample_luts` (DeepRacer's ENABLE_DOMAIN_RANDOMIZATION).
+The env applies it to the front camera (world key CAMERA_AUGMENTATION), not to the stereo pair.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from slipstream.config.reward_function import RewardFunction, as_reward_function
 from slipstream.env.sensors import SensorSuite
 from slipstream.env.start_options import parse_start_options
 from slipstream.env.world_settings import RACE_TYPES, sim_config_from_world
+from slipstream.render.augment import AugmentSpec
 from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.car import front_point
@@ -90,6 +91,7 @@ class DeepRacerCore:
             self.track,
             self.metadata,
             domain_randomization=_truthy(world.get("ENABLE_DOMAIN_RANDOMIZATION")),
+            camera_augment=AugmentSpec() if _truthy(world.get("CAMERA_AUGMENTATION")) else None,
         )
         self.waypoints = WaypointLists(self.track)
         self.num_cars = num_cars

@@ -122,8 +122,8 @@ def test_each_camera_sees_the_other_car_only_when_it_is_ahead(official_tracks_di
 
 
 def test_the_car_behind_crashes_the_car_ahead_does_not(tmp_path, official_tracks_dir) -> None:
-    # B (behind) at 3 m/s catches A (1.5 m/s) on A's outer lane; no resets: B's race ends
-    a, b = models(1.5, -1.0, 3.0, -1.0)
+    # B (behind) at 2 m/s catches A (1 m/s) on A's outer lane; no resets: B's race ends
+    a, b = models(1.0, -1.0, 2.0, -1.0)
     layout = run_folder(tmp_path / "same")
     world = race_world({"WORLD_NAME": TRACK}, ["NUMBER_OF_RESETS=0"], laps=1)
     result = race_models(a, b, world, layouts=(layout, layout))
@@ -148,7 +148,7 @@ def test_the_car_behind_crashes_the_car_ahead_does_not(tmp_path, official_tracks
     # with resets, B is held for COLLISION_PENALTY (5 s = 75 pause steps) after each crash
     layouts = (run_folder(tmp_path / "a"), run_folder(tmp_path / "b"))
     world = race_world({"WORLD_NAME": TRACK}, ["NUMBER_OF_RESETS=10000"], laps=1)
-    a, b = models(1.5, -1.0, 3.0, -1.0)
+    a, b = models(1.0, -1.0, 2.0, -1.0)
     result = race_models(a, b, world, layouts=layouts)
     ra, rb = result.racers
     assert result.winner == 0 and ra.crash_count == 0 and rb.crash_count >= 1

@@ -56,7 +56,11 @@ def test_first_step_is_prepare_and_holds_the_car():
 
 
 def test_straight_drive_covers_the_predicted_distance():
-    sim = Simulator(straight_track(), 1, SimConfig(change_start_position=False))
+    # a speed loop that is a plain first-order lag (tau 0.2 s): v(t) = 1 - exp(-t / 0.2)
+    car = CarParams(
+        speed_gain=1.0, top_speed=1e3, tau_speed=0.2, max_acceleration=1e3, max_deceleration=1e3
+    )
+    sim = Simulator(straight_track(), 1, SimConfig(change_start_position=False), car)
     sim.reset()
     results = run(sim, lambda s: np.zeros(1), 1.0, max_steps=31)
     # step k reports the pose before action k; actions 2..30 executed = 29 steps of 1/15 s

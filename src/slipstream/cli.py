@@ -19,6 +19,8 @@ COMMANDS = {
     "tracks": "List, show, fetch and generate tracks.",
     "analyze": "Plot a run folder's training and evaluation metrics.",
     "dashboard": "Live web dashboard of a training run.",
+    "calibrate": "Fit the car's dynamics to DeepRacer simtraces and compare the two cars.",
+    "camera": "Camera tools: compare Slipstream's camera with real DeepRacer frames.",
     "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",
 }
 

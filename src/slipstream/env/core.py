@@ -17,9 +17,12 @@ from slipstream.config.model_metadata import ModelMetadata, load_model_metadata
 from slipstream.config.reward_function import RewardFunction, as_reward_function
 from slipstream.config.world import WorldConfig
 from slipstream.env.sensors import SensorSuite
+from slipstream.env.start_options import parse_start_options
 from slipstream.env.world_settings import resolve_world, sim_config
+from slipstream.render.augment import AugmentSpec
 from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
+from slipstream.sim.car import front_point
 from slipstream.sim.params import WaypointLists, build_reward_params
 from slipstream.sim.simulator import Simulator, StepResult
 from slipstream.tracks import Track, load_track
@@ -86,6 +89,7 @@ class DeepRacerCore:
             self.track,
             self.metadata,
             domain_randomization=self.world.ENABLE_DOMAIN_RANDOMIZATION,
+            camera_augment=AugmentSpec() if self.world.CAMERA_AUGMENTATION else None,
         )
         self.waypoints = WaypointLists(self.track)
         self.num_cars = num_cars
@@ -94,10 +98,22 @@ class DeepRacerCore:
         self.sim.seed(seeds)
         self.sensors.seed(seeds)
 
-    def reset(self, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """New episodes for the cars in mask; returns observations of all cars."""
+    def reset(
+        self, mask: np.ndarray | None = None, options: Mapping[str, Any] | None = None
+    ) -> dict[str, np.ndarray]:
+        """New episodes for the cars in mask; returns observations of all cars.
+
+        `options` (all cars only): start states, see `slipstream.env.start_options`."""
+        start = parse_start_options(options, self.num_cars, self.sim.car)
+        if start is not None and mask is not None:
+            raise ValueError("reset options apply to a reset of every car, not a masked one")
         self.sim.reset(mask)
         cars = np.arange(self.num_cars) if mask is None else np.flatnonzero(mask)
+        if start is not None:
+            state = self.sim.state
+            front = front_point(state, self.sim.car) if start.front is None else start.front
+            yaw = state.yaw if start.heading_deg is None else np.radians(start.heading_deg)
+            self.sim.start_from(cars, front, yaw, start.speed, start.steering_deg)
         self.sensors.new_episodes(cars)
         return self.observe(mask)
 

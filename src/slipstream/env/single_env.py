@@ -62,7 +62,7 @@ class DeepRacerEnv(gym.Env):
             car_seed = seed if seed is not None else int(self.np_random.integers(2**31))
             self.core.seed([car_seed])
             self._seeded = True
-        obs = self.core.reset()
+        obs = self.core.reset(options=options)
         return _unbatch(obs), {}
 
     def step(self, action):

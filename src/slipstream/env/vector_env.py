@@ -83,7 +83,7 @@ class DeepRacerVectorEnv(VectorEnv):
             self._seeded = True
             self.single_action_space.seed(seed)
             self.action_space.seed(seed)
-        obs = self.core.reset()
+        obs = self.core.reset(options=options)
         return obs, {}
 
     def step(self, actions):

@@ -1,34 +1,59 @@
-"""The car: DeepRacer geometry and a batched kinematic bicycle model with first-order actuator lag.
+"""The car: DeepRacer geometry and a batched dynamic single-track model with saturating tyres.
 
 State is a `CarState` of arrays of shape (N,). `step_cars` is a pure function: it returns a new
 state and never mutates its input. One control step lasts 1/15 s (DeepRacer's camera rate) and is
-integrated in `substeps` equal physics sub-steps.
+integrated in `substeps` equal physics sub-steps by a numba kernel.
 
-Model (reference point = base_link, the chassis centre):
-    speed'    = clip((v_cmd - v) / tau_speed, -a_max, a_max)      first-order lag, traction-limited
-    steer'    = (delta_cmd - delta) / tau_steer                    first-order lag
-    beta      = atan(l_r / (l_f + l_r) * tan(delta))               slip angle at base_link
-    x'        = v cos(yaw + beta),  y' = v sin(yaw + beta)
-    yaw'      = v / l_r * sin(beta)
-The lags are integrated exactly over each sub-step (exponential decay); positions use the exact
-mean speed of the sub-step and the heading at its midpoint.
+Model (reference point = base_link, the chassis centre; l_f, l_r its distances to the axles,
+L = l_f + l_r; accelerations per unit mass, so the car's mass cancels):
+
+  speed loop   v_t   = k_v v_cmd / (1 + (k_v v_cmd / v_top)^n)^(1/n)     settled speed
+               vx'   = clip((v_t - vx) / tau_v, -b_max, a_max)            traction-limited lag
+  steering     delta' = (k_d delta_cmd - delta) / tau_d                   servo lag, gain k_d
+  slip angles  a_f   = delta - (vy + l_f r) / max(vx, V0)
+               a_r   = -(vy - l_r r) / max(vx, V0)
+  friction     m_y   = sqrt(max(mu^2 - (vx' / g)^2, (mu / 10)^2))          what the speed loop's
+                                                                          force leaves for cornering
+  tyres        F_f   = m_y g l_r / L * tanh(c_f a_f / m_y)               linear (slope c_f per
+               F_r   = m_y g l_f / L * tanh(c_r a_r / m_y)               unit load), saturating
+  body         vy'   = F_f cos(delta) + F_r - vx r
+               r'    = (l_f F_f cos(delta) - l_r F_r) / (i_z l_f l_r)
+               x'    = vx cos(yaw) - vy sin(yaw),  y' = vx sin(yaw) + vy cos(yaw),  yaw' = r
+
+`derivatives` is that right-hand side. The integrator (`step_cars`) takes each sub-step as: the
+two lags exactly (exponential decay, the speed change clipped to the traction limits), then
+(vy, r) by one linearised trapezoidal step (second order, and A-stable however stiff the tyres
+are at low speed),
+then the pose with the sub-step's mean velocities at the mid-point heading (a straight run is
+integrated exactly).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 CONTROL_HZ = 15.0
 """DeepRacer steps once per camera frame, 15 frames per simulated second."""
 
+GRAVITY = 9.81
+TYRE_SPEED_FLOOR = 0.1
+"""V0 (m/s): slip angles divide by max(vx, V0) so the tyre model stays finite at rest."""
+
 
 @dataclass(frozen=True)
 class CarParams:
-    """DeepRacer car geometry (metres, from the URDF) and actuator limits."""
+    """DeepRacer car geometry (metres, from the URDF), command limits and dynamics parameters.
+
+    The dynamics defaults were fitted by `slipstream calibrate` (stride 2, 1-second replays) on
+    the DeepRacer-for-Cloud training simtrace of FS_June2020 (simapp 5.0, 4 workers, 13,295 rows,
+    from deepracer-log-guru's test resources; shared/traces/fs_june2020_drfc_discrete) and checked
+    on red_star_pro (simapp 4.0, 9,889 rows; shared/traces/red_star_pro_drfc_discrete).
+    """
 
     rear_axle_x: float = -0.081663
     front_axle_x: float = 0.082311
@@ -41,12 +66,33 @@ class CarParams:
     max_steering_deg: float = 30.0
     min_speed: float = 0.1
     max_speed: float = 4.0
-    tau_speed: float = 0.2
-    """Speed lag time constant (s)."""
-    tau_steer: float = 0.08
-    """Steering lag time constant (s)."""
-    max_acceleration: float = 4.9
-    """Traction limit on |dv/dt| (m/s^2): wheel-ground friction 0.5 times g."""
+    # --- speed loop (fitted)
+    speed_gain: float = 0.9529
+    """k_v: settled speed per commanded speed, well below the top speed."""
+    top_speed: float = 3.723
+    """v_top (m/s): the speed the car levels off at under a large command."""
+    top_speed_sharpness: float = 19.84
+    """n: how sharply the settled speed bends over from k_v v_cmd to v_top."""
+    tau_speed: float = 0.1337
+    """tau_v (s): speed loop time constant."""
+    max_acceleration: float = 3.417
+    """a_max (m/s^2): traction limit when speeding up."""
+    max_deceleration: float = 4.301
+    """b_max (m/s^2): limit when slowing down."""
+    # --- steering servo (fitted)
+    steering_gain: float = 0.4979
+    """k_d: road-wheel angle reached per commanded angle (Gazebo's steering falls short)."""
+    tau_steer: float = 0.01388
+    """tau_d (s): steering servo time constant."""
+    # --- tyres (fitted)
+    friction: float = 0.4605
+    """mu: tyre-ground friction; lateral acceleration saturates at mu g."""
+    front_cornering: float = 5.851
+    """c_f (1/rad): front lateral force per unit axle load per radian of slip, at small slip."""
+    rear_cornering: float = 10.03
+    """c_r (1/rad): the same for the rear axle."""
+    yaw_inertia: float = 2.884
+    """i_z: yaw moment of inertia in units of m l_f l_r."""
     substeps: int = 4
     control_hz: float = CONTROL_HZ
 
@@ -70,6 +116,29 @@ class CarParams:
             ]
         )
 
+    def dynamics_vector(self) -> np.ndarray:
+        """The parameters the kernels read, in `DYNAMICS_FIELDS` order (float64)."""
+        return np.array([getattr(self, name) for name in DYNAMICS_FIELDS], dtype=np.float64)
+
+
+DYNAMICS_FIELDS: tuple[str, ...] = (
+    "speed_gain",
+    "top_speed",
+    "top_speed_sharpness",
+    "tau_speed",
+    "max_acceleration",
+    "max_deceleration",
+    "steering_gain",
+    "tau_steer",
+    "friction",
+    "front_cornering",
+    "rear_cornering",
+    "yaw_inertia",
+)
+"""The fitted `CarParams` fields (the others are DeepRacer's geometry and limits)."""
+
+assert set(DYNAMICS_FIELDS) <= {f.name for f in fields(CarParams)}
+
 
 class CarState(NamedTuple):
     """Batched car state; every field has shape (N,)."""
@@ -77,18 +146,17 @@ class CarState(NamedTuple):
     x: np.ndarray  # base_link x (m)
     y: np.ndarray  # base_link y (m)
     yaw: np.ndarray  # heading (rad, CCW from +x)
-    speed: np.ndarray  # forward speed (m/s)
-    steer: np.ndarray  # front-wheel steering angle (rad, positive = left)
+    speed: np.ndarray  # forward speed vx of base_link (m/s)
+    steer: np.ndarray  # front road-wheel angle (rad, positive = left)
+    lateral_speed: np.ndarray  # vy of base_link (m/s, positive = left)
+    yaw_rate: np.ndarray  # r (rad/s, positive = CCW)
 
     @classmethod
     def at_rest(cls, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> CarState:
         x = np.asarray(x, dtype=np.float64)
+        zero = np.zeros_like(x)
         return cls(
-            x,
-            np.asarray(y, np.float64),
-            np.asarray(yaw, np.float64),
-            np.zeros_like(x),
-            np.zeros_like(x),
+            x, np.asarray(y, np.float64), np.asarray(yaw, np.float64), zero, zero, zero, zero
         )
 
     def replace_where(self, mask: np.ndarray, other: CarState) -> CarState:
@@ -104,39 +172,155 @@ def clip_commands(
     return steer, np.clip(speed, params.min_speed, params.max_speed)
 
 
+def settled_speed(speed_cmd: np.ndarray | float, params: CarParams) -> np.ndarray | float:
+    """v_t: the speed a held (clipped) speed command settles at on a straight."""
+    kv = params.speed_gain * np.asarray(speed_cmd, dtype=np.float64)
+    n = params.top_speed_sharpness
+    return kv / (1.0 + (kv / params.top_speed) ** n) ** (1.0 / n)
+
+
+def derivatives(
+    state: CarState, steer_cmd_rad: np.ndarray, speed_cmd: np.ndarray, params: CarParams
+) -> CarState:
+    """The model's right-hand side d(state)/dt for clipped commands (steering in radians).
+
+    Written with numpy, independently of the integrator's kernel, so tests can integrate it with
+    scipy and compare.
+    """
+    l_f, l_r = params.front_axle_x, -params.rear_axle_x
+    length = l_f + l_r
+    mu = params.friction
+    _x, _y, yaw, vx, delta, vy, r = state
+    accel = np.clip(
+        (settled_speed(speed_cmd, params) - vx) / params.tau_speed,
+        -params.max_deceleration,
+        params.max_acceleration,
+    )
+    steer_rate = (params.steering_gain * steer_cmd_rad - delta) / params.tau_steer
+    u = np.maximum(vx, TYRE_SPEED_FLOOR)
+    alpha_f = delta - (vy + l_f * r) / u
+    alpha_r = -(vy - l_r * r) / u
+    mu = np.sqrt(np.maximum(mu**2 - (accel / GRAVITY) ** 2, (0.1 * mu) ** 2))
+    f_f = mu * GRAVITY * l_r / length * np.tanh(params.front_cornering * alpha_f / mu)
+    f_r = mu * GRAVITY * l_f / length * np.tanh(params.rear_cornering * alpha_r / mu)
+    vy_rate = f_f * np.cos(delta) + f_r - vx * r
+    r_rate = (l_f * f_f * np.cos(delta) - l_r * f_r) / (params.yaw_inertia * l_f * l_r)
+    c, s = np.cos(yaw), np.sin(yaw)
+    return CarState(vx * c - vy * s, vx * s + vy * c, r, accel, steer_rate, vy_rate, r_rate)
+
+
+@numba.njit(cache=True)
+def _step_kernel(x, y, yaw, vx, delta, vy, r, steer_cmd, speed_cmd, p, geo, h, substeps, out):
+    """Advance cars by `substeps` sub-steps of length h; writes the 7 state rows of `out`."""
+    k_v, v_top, n_top, tau_v, a_max, b_max, k_d, tau_d, mu, c_f, c_r, i_z = (
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        p[8],
+        p[9],
+        p[10],
+        p[11],
+    )
+    l_f, l_r = geo[0], geo[1]
+    length = l_f + l_r
+    mu_floor2 = (0.1 * mu) ** 2
+    kz2 = i_z * l_f * l_r
+    decay_v = math.exp(-h / tau_v)
+    mean_decay_v = tau_v * (1.0 - decay_v) / h
+    decay_d = math.exp(-h / tau_d)
+    mean_decay_d = tau_d * (1.0 - decay_d) / h
+    hh = 0.5 * h  # linearised trapezoidal rule: second order, A-stable
+    for i in range(x.shape[0]):
+        kv = k_v * speed_cmd[i]
+        v_t = kv / (1.0 + (kv / v_top) ** n_top) ** (1.0 / n_top)
+        d_t = k_d * steer_cmd[i]
+        xi, yi, th, u, d, w, q = x[i], y[i], yaw[i], vx[i], delta[i], vy[i], r[i]
+        for _ in range(substeps):
+            dv = (v_t - u) * (1.0 - decay_v)
+            if dv > a_max * h or dv < -b_max * h:  # traction-limited: constant acceleration
+                dv = a_max * h if dv > 0.0 else -b_max * h
+                u_mid = u + 0.5 * dv
+            else:  # exact mean of the exponential lag over the sub-step
+                u_mid = v_t + (u - v_t) * mean_decay_v
+            u_new = u + dv
+            # friction circle: the speed loop's force leaves m_y for cornering
+            a_x = dv / h / 9.81
+            m_y = math.sqrt(max(mu * mu - a_x * a_x, mu_floor2))
+            g_f = m_y * 9.81 * l_r / length
+            g_r = m_y * 9.81 * l_f / length
+            d_mid = d_t + (d - d_t) * mean_decay_d
+            d = d_t + (d - d_t) * decay_d
+            # tyres at the sub-step's mean speed and steering; (vy, r) by the linearised trapezoidal rule
+            us = max(u_mid, 0.1)
+            cd = math.cos(d_mid)
+            a_f = d_mid - (w + l_f * q) / us
+            a_r = -(w - l_r * q) / us
+            t_f = math.tanh(c_f * a_f / m_y)
+            t_r = math.tanh(c_r * a_r / m_y)
+            f_f = g_f * t_f
+            f_r = g_r * t_r
+            k_f = g_f * c_f / m_y * (1.0 - t_f * t_f) * cd  # dF_f cos(delta) / d a_f
+            k_r = g_r * c_r / m_y * (1.0 - t_r * t_r)
+            f1 = f_f * cd + f_r - u_mid * q
+            f2 = (l_f * f_f * cd - l_r * f_r) / kz2
+            j11 = -(k_f + k_r) / us
+            j12 = (-k_f * l_f + k_r * l_r) / us - u_mid
+            j21 = (-l_f * k_f + l_r * k_r) / us / kz2
+            j22 = -(l_f * l_f * k_f + l_r * l_r * k_r) / us / kz2
+            m11, m12, m21, m22 = 1.0 - hh * j11, -hh * j12, -hh * j21, 1.0 - hh * j22
+            det = m11 * m22 - m12 * m21
+            dw = h * (m22 * f1 - m12 * f2) / det
+            dq = h * (m11 * f2 - m21 * f1) / det
+            w_mid = w + 0.5 * dw
+            q_mid = q + 0.5 * dq
+            th_mid = th + 0.5 * h * q_mid
+            c, s = math.cos(th_mid), math.sin(th_mid)
+            xi += h * (u_mid * c - w_mid * s)
+            yi += h * (u_mid * s + w_mid * c)
+            th += h * q_mid
+            u, w, q = u_new, w + dw, q + dq
+        out[0, i] = xi
+        out[1, i] = yi
+        out[2, i] = (th + math.pi) % (2.0 * math.pi) - math.pi
+        out[3, i] = u
+        out[4, i] = d
+        out[5, i] = w
+        out[6, i] = q
+
+
 def step_cars(
-    state: CarState, steering_deg: np.ndarray, speed_cmd: np.ndarray, params: CarParams
+    state: CarState,
+    steering_deg: np.ndarray,
+    speed_cmd: np.ndarray,
+    params: CarParams,
+    dynamics: np.ndarray | None = None,
 ) -> CarState:
     """Advance every car by one control step (1/15 s) under the given commands.
 
-    Commands are clipped to the car's limits here. Pure: returns a new state.
+    Commands are clipped to the car's limits here. Pure: returns a new state. `dynamics` (the
+    fitted parameters in `DYNAMICS_FIELDS` order) overrides `params`' own, for calibration.
     """
     steer_deg, v_cmd = clip_commands(params, steering_deg, speed_cmd)
-    delta_cmd = np.radians(steer_deg)
-    h = params.dt / params.substeps
-    decay_v = math.exp(-h / params.tau_speed)
-    decay_d = math.exp(-h / params.tau_steer)
-    max_dv = params.max_acceleration * h
-    l_r = -params.rear_axle_x
-    ratio = l_r / params.wheelbase
-    x, y, yaw, v, delta = state
-    mean_decay_v = params.tau_speed * (1.0 - decay_v) / h  # mean of exp(-t/tau) over a sub-step
-    for _ in range(params.substeps):
-        dv = (v_cmd - v) * (1.0 - decay_v)
-        limited = np.abs(dv) > max_dv
-        v_next = v + np.clip(dv, -max_dv, max_dv)
-        # mean speed over the sub-step: exact for the lag, trapezoid while traction-limited
-        v_mid = np.where(limited, 0.5 * (v + v_next), v_cmd + (v - v_cmd) * mean_decay_v)
-        delta_next = delta_cmd + (delta - delta_cmd) * decay_d
-        beta = np.arctan(ratio * np.tan(0.5 * (delta + delta_next)))
-        yaw_rate = v_mid / l_r * np.sin(beta)
-        yaw_mid = yaw + 0.5 * h * yaw_rate
-        x = x + h * v_mid * np.cos(yaw_mid + beta)
-        y = y + h * v_mid * np.sin(yaw_mid + beta)
-        yaw = yaw + h * yaw_rate
-        v, delta = v_next, delta_next
-    yaw = np.mod(yaw + np.pi, 2.0 * np.pi) - np.pi
-    return CarState(x, y, yaw, v, delta)
+    p = params.dynamics_vector() if dynamics is None else np.asarray(dynamics, np.float64)
+    geo = np.array([params.front_axle_x, -params.rear_axle_x])
+    fields64 = [np.ascontiguousarray(a, dtype=np.float64) for a in state]
+    out = np.empty((7, len(fields64[0])))
+    _step_kernel(
+        *fields64,
+        np.ascontiguousarray(np.radians(steer_deg), dtype=np.float64),
+        np.ascontiguousarray(v_cmd, dtype=np.float64),
+        p,
+        geo,
+        params.dt / params.substeps,
+        params.substeps,
+        out,
+    )
+    return CarState(*out)
 
 
 def body_points(state: CarState, offsets: np.ndarray) -> np.ndarray:
@@ -151,13 +335,3 @@ def body_points(state: CarState, offsets: np.ndarray) -> np.ndarray:
 def front_point(state: CarState, params: CarParams) -> np.ndarray:
     """(N,2) the point `front_point_x` ahead of base_link: DeepRacer's x, y for reward and progress."""
     return body_points(state, np.array([[params.front_point_x, 0.0]]))[:, 0, :]
-
-
-def straight_line_distance(speed: float, duration: float, params: CarParams) -> float:
-    """Distance covered from rest by a car held straight at `speed` for `duration` seconds.
-
-    Closed form of the speed lag (ignoring the traction limit, which does not bind while
-    speed / tau_speed <= max_acceleration): v(t) = v (1 - exp(-t/tau)).
-    """
-    tau = params.tau_speed
-    return speed * (duration - tau * (1.0 - math.exp(-duration / tau)))

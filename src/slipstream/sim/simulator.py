@@ -179,21 +179,54 @@ class Simulator:
         self.prev_xy[idx] = front_point(self.state, self.car)[idx]
         self.finished[idx] = False
 
-    def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
-        """Put the given cars at rest at poses (x, y, yaw), one per car."""
+    def start_from(
+        self,
+        cars: np.ndarray,
+        front: np.ndarray,
+        yaw: np.ndarray,
+        speed: np.ndarray,
+        steering_deg: np.ndarray,
+    ) -> None:
+        """Move freshly reset cars to given states: DeepRacer x, y (the front point, (K,2)),
+        heading (rad), forward speed (m/s) and steering as a command (deg) the servo has settled
+        at. Progress of the episode counts from this pose; the pose may be off the track."""
+        cars = np.asarray(cars, dtype=np.int64)
+        base = front - self.car.front_point_x * np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
+        steer = self.car.steering_gain * np.radians(
+            np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
+        )
+        self._place(cars, base[:, 0], base[:, 1], yaw, speed, steer)
+        forward = self.track.project(front).ndist
+        self.start_ndist[cars] = self._directed_ndist(forward, self.reverse[cars])
+        self.prev_xy[cars] = front
+
+    def _place(
+        self,
+        cars: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        yaw: np.ndarray,
+        speed: np.ndarray | float = 0.0,
+        steer: np.ndarray | float = 0.0,
+    ) -> None:
+        """Put the given cars at poses (x, y, yaw), one per car, at rest unless given a forward
+        speed and steering angle (rad); no sideways slip, no yaw rate."""
         arrays = [np.array(a) for a in self.state]
-        for array, value in zip(arrays, (x, y, yaw, 0.0, 0.0), strict=True):
+        for array, value in zip(arrays, (x, y, yaw, speed, steer, 0.0, 0.0), strict=True):
             array[cars] = value
         self.state = CarState(*arrays)
 
     # ----------------------------------------------------------------- geometry
 
-    def _directed_ndist(self, forward_ndist: np.ndarray) -> np.ndarray:
-        """Normalised lap position from waypoint 0 in each car's own driving direction."""
+    def _directed_ndist(
+        self, forward_ndist: np.ndarray, reverse: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Normalised lap position from waypoint 0 in each car's own driving direction
+        (`reverse`: the cars' flags, all cars' by default)."""
         backward = 1.0 - forward_ndist
         if self.track.closed:
             backward = np.mod(backward, 1.0)
-        return np.where(self.reverse, backward, forward_ndist)
+        return np.where(self.reverse if reverse is None else reverse, backward, forward_ndist)
 
     def lap_position(self, points: np.ndarray) -> np.ndarray:
         """DeepRacer's ndist of points (one per car) in each car's driving direction."""
@@ -330,8 +363,9 @@ class Simulator:
         moving = running & ~to_pause
         self.prev_xy = front
         new_state = step_cars(state, steering_deg, speed, self.car)
-        held = CarState(state.x, state.y, state.yaw, np.zeros_like(state.x), np.zeros_like(state.x))
-        self.state = held.replace_where(moving, new_state)
+        # cars not moving are at rest (placed so by reset and penalty), or were started with a
+        # speed by `start_from`: their state is kept until their first run step
+        self.state = state.replace_where(moving, new_state)
         self.sim_time = self.sim_time + self.car.dt
 
         # phase changes

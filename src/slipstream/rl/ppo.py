@@ -333,16 +333,13 @@ class PPOLearner:
             sums = torch.zeros(5, device=self.device)
             for i in range(num_minibatches):
                 idx = order[i * bs : (i + 1) * bs]
-                distribution, values = self._forward({k: v[idx] for k, v in obs.items()})
-                surrogate = ppo_policy_loss(
-                    distribution.log_prob(actions[idx]),
+                loss, (surrogate, v_loss, mean_entropy), distribution = self.minibatch_loss(
+                    {k: v[idx] for k, v in obs.items()},
+                    actions[idx],
                     old_log_probs[idx],
                     advantages[idx],
-                    self.hp.clip,
+                    returns[idx],
                 )
-                v_loss = value_loss(values, returns[idx], self.hp.loss_type)
-                mean_entropy = entropy(distribution)
-                loss = surrogate + v_loss - self.hp.beta_entropy * mean_entropy
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -377,6 +374,27 @@ class PPOLearner:
             "seconds": seconds,
             "samples_per_second": trained / seconds if seconds > 0 else float("inf"),
         }
+
+    def minibatch_loss(
+        self,
+        obs: dict[str, torch.Tensor],
+        actions: torch.Tensor,
+        old_log_probs: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+    ) -> tuple[
+        torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor], Categorical | DiagGaussian
+    ]:
+        """One minibatch's loss = surrogate + value loss - beta_entropy * entropy (float32, the
+        forward under the learner's autocast), its three parts, and the current distribution."""
+        distribution, values = self._forward(obs)
+        surrogate = ppo_policy_loss(
+            distribution.log_prob(actions), old_log_probs, advantages, self.hp.clip
+        )
+        v_loss = value_loss(values, returns, self.hp.loss_type)
+        mean_entropy = entropy(distribution)
+        loss = surrogate + v_loss - self.hp.beta_entropy * mean_entropy
+        return loss, (surrogate, v_loss, mean_entropy), distribution
 
     def _distribution(
         self, head_out: torch.Tensor, log_std: torch.Tensor | None

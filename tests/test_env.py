@@ -9,12 +9,19 @@ import slipstream
 from slipstream.env.single_env import DeepRacerEnv
 from slipstream.sim.params import REWARD_PARAM_KEYS
 
-TRACK = "reInvent2019_track"
+from slipstream.tracks import load_track
 
 
-@pytest.fixture(autouse=True)
-def _needs_track(official_tracks_dir):
-    return official_tracks_dir
+def _track() -> str:
+    """The official re:Invent 2019 track when the route files are present, else a built-in one."""
+    try:
+        load_track("reInvent2019_track")
+    except Exception:
+        return "slipstream_default"
+    return "reInvent2019_track"
+
+
+TRACK = _track()
 
 
 def test_env_checker_passes():

@@ -71,10 +71,8 @@ class DeepRacerCore:
             self.track = self.track.reversed()
         self.metadata = resolve_model_metadata(model_metadata)
         self.actions = ActionTable.from_metadata(self.metadata)
+        # each call gets its own deep copy of the params, as in DeepRacer (RewardFunction's default)
         self.reward_function = as_reward_function(reward_function)
-        # build_reward_params makes fresh dicts and lists every step, so the per-call deep copy
-        # DeepRacer makes (a large share of a step's cost) protects nothing here
-        self.reward_function.copy_params = False
         config = sim_config_from_world(world, race_type, job_type)
         config = replace(
             config,
@@ -113,15 +111,20 @@ class DeepRacerCore:
         commands: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> CoreStep:
         """Step every car with actions of this model's action space, or with explicit
-        (steering_deg, speed) commands (e.g. two models with different action spaces racing)."""
+        (steering_deg, speed) commands (e.g. two models with different action spaces racing).
+
+        A car whose episode has ended is frozen until it is reset: not stepped, not rendered
+        (its observation is kept), no reward function call, not done again.
+        """
         steering, speed = self.actions.commands(actions) if commands is None else commands
+        live = ~self.sim.finished
         result = self.sim.step(steering, speed)
         objects = self.sim.objects.reward_quantities(result, self.sensors.object_in_camera)
         params = build_reward_params(result, self.track.length, self.waypoints, objects)
         reward = np.zeros(self.num_cars)
         for i in np.flatnonzero(result.phase_was_run):
             reward[i] = self.reward_function(params[i])
-        obs = self.observe()
+        obs = self.observe(None if live.all() else live)
         status = [ep.STATUS_NAMES[s] for s in result.status]
         return CoreStep(obs, reward, result.terminated, result.truncated, result, params, status)
 

@@ -68,6 +68,8 @@ class SensorSuite:
         boxes = self.boxes(sim)
         if mask is not None and self._last is not None:
             rows = np.flatnonzero(mask)
+            if len(rows) == 0:
+                return {k: v.copy() for k, v in self._last.items()}
             sub_boxes = None if boxes is None else _rows(boxes, rows)
             fresh = self._render(poses[rows], sub_boxes, rows)
             obs = {k: v.copy() for k, v in self._last.items()}

@@ -29,6 +29,7 @@ import yaml
 
 from slipstream.config import WorldConfig, apply_overrides, load_hyperparameters
 from slipstream.config.errors import ConfigError
+from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.evaluate.episodes import TrialRecord, episode_trace, next_start_time
 from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps, write_evaluation
 from slipstream.evaluate.policy_loader import LoadedModel, Policy, as_storage, load_run_model
@@ -178,23 +179,22 @@ StepHook = Callable[[Any, np.ndarray, np.ndarray], None]
 def run_episodes(core, policy: Policy, on_step: StepHook | None = None) -> StepRecorder:
     """One episode per car of `core` (from a reset) with the deterministic policy.
 
-    Steps every car until all episodes ended (terminated or truncated); records each car's steps
-    up to and including its last one.
+    Plays every car's episode to its end (terminated or truncated) with the one episode loop;
+    records each car's steps up to and including its last one.
     """
     attach_policy(policy, core, np.arange(core.num_cars))
     recorder = StepRecorder()
-    obs = core.reset()
-    active = np.ones(core.num_cars, dtype=bool)
-    while active.any():
-        actions = policy.act(obs, deterministic=True)
-        step = core.step(actions)
-        traced = trace_actions(core, actions, step.result)
-        cars = np.flatnonzero(active)
-        recorder.add(core, step, traced, cars)
+
+    def act(obs: dict[str, np.ndarray], cars: np.ndarray) -> np.ndarray:
+        return policy.act(obs, deterministic=True)
+
+    def record(loop: LoopStep) -> None:
+        traced = trace_actions(core, loop.actions, loop.step.result)
+        recorder.add(core, loop.step, traced, loop.cars)
         if on_step is not None:
-            on_step(step, traced, cars)
-        active &= ~(step.terminated | step.truncated)
-        obs = step.obs
+            on_step(loop.step, traced, loop.cars)
+
+    play_episodes(core, act, [1] * core.num_cars, record)
     return recorder
 
 

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from slipstream.config import WorldConfig, apply_overrides, load_hyperparameters
+from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.evaluate.episodes import TrialRecord, episode_trace
 from slipstream.evaluate.evaluation import (
     MAX_STEPS,
@@ -182,9 +183,12 @@ def run_race(
     for car, policy in enumerate(policies):
         attach_policy(policy, core, np.array([car]))
     recorders = (StepRecorder(), StepRecorder())
-    obs_a = core.reset()
-    obs_b = obs_a if sensors_b is None else sensors_b.observe(core.sim)
-    while True:
+    seen: dict[str, object] = {}
+
+    def act(obs_a: dict[str, np.ndarray], cars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        obs_b = seen.pop("obs_b", None)  # rendered after the last step already (for on_step)
+        if obs_b is None:
+            obs_b = obs_a if sensors_b is None else sensors_b.observe(core.sim)
         views = (obs_a, obs_b)
         actions = [
             policies[car].act(_rows(views[car], car), deterministic=True) for car in range(2)
@@ -192,18 +196,25 @@ def run_race(
         commands = [tables[car].commands(actions[car]) for car in range(2)]
         steering = np.concatenate([c[0] for c in commands])
         speed = np.concatenate([c[1] for c in commands])
-        step = core.step(commands=(steering, speed))
         traced = np.empty(2, dtype=object)
         for car in range(2):
             traced[car] = _traced(tables[car], actions[car], steering[car], speed[car])
+        seen["traced"] = traced
+        return steering, speed
+
+    def record(loop: LoopStep) -> None:
+        traced = seen["traced"]
         for car in range(2):
-            recorders[car].add(core, step, _column(traced, car), np.array([car]))
-        obs_a = step.obs
-        obs_b = obs_a if sensors_b is None else sensors_b.observe(core.sim)
+            recorders[car].add(core, loop.step, _column(traced, car), np.array([car]))
         if on_step is not None:
-            on_step(step, (obs_a, obs_b), traced)
-        if (step.terminated | step.truncated).any():
-            return recorders
+            obs_a = loop.step.obs
+            obs_b = obs_a if sensors_b is None else sensors_b.observe(core.sim)
+            seen["obs_b"] = obs_b
+            on_step(loop.step, (obs_a, obs_b), traced)
+
+    # a race ends for both cars when either car's episode ends
+    play_episodes(core, act, [1, 1], record, end_together=True)
+    return recorders
 
 
 def _column(traced: np.ndarray, car: int) -> np.ndarray:

@@ -20,6 +20,7 @@ import torch
 from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
 from slipstream.config.reward_function import RewardFunction
 from slipstream.env.core import DeepRacerCore
+from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.rollout.policy import PolicyActor
 from slipstream.sim import episode as ep
 
@@ -109,6 +110,8 @@ class RolloutWorker:
         self.core.seed([base + i for i in range(spec.cars)])
         self.actor = PolicyActor(self.metadata, seed=base)
         self.episodes_done = 0
+        self.clock_steps = 0
+        """Steps of this worker's world so far: its continuous sim clock (simtrace tstamp)."""
         self._eval_core: DeepRacerCore | None = None
 
     def _make_core(self, cars: int, training: bool) -> DeepRacerCore:
@@ -152,90 +155,100 @@ class RolloutWorker:
         start = time.perf_counter()
         timings = {"policy": 0.0, "env": 0.0}
         core, n = self.core, self.spec.cars
-        active = np.arange(n) < num_episodes
-        obs = core.reset(active)
-        local_id = np.where(active, np.arange(n), -1)
-        started = int(active.sum())
+        dt = core.sim.car.dt
         ep_reward = np.zeros(n)
         ep_steps = np.zeros(n, dtype=np.int64)
         ep_start = np.zeros(n)
         rows, trace = _Rows(), _Rows()
         summaries: list[EpisodeSummary] = []
-        final_obs_parts: dict[str, list[np.ndarray]] = {k: [] for k in obs}
+        final_obs_parts: dict[str, list[np.ndarray]] = {}
         final_ids: list[int] = []
-        clock = 0
-        env_steps = 0
-        while active.any():
+        seen: dict[str, dict[str, np.ndarray]] = {}
+        mark = [time.perf_counter()]
+
+        def act(obs: dict[str, np.ndarray], cars: np.ndarray) -> np.ndarray:
             t0 = time.perf_counter()
-            actions = self.actor.act(obs, deterministic=deterministic, epsilon=epsilon)
-            t1 = time.perf_counter()
-            step = core.step(actions)
-            timings["policy"] += t1 - t0
-            timings["env"] += time.perf_counter() - t1
-            r = step.result
-            env_steps += int(active.sum())
-            learn = np.flatnonzero(r.phase_was_run & active)
+            timings["env"] += t0 - mark[0]
+            seen["obs"] = obs
+            actions = self._act(obs, cars, deterministic, epsilon)
+            mark[0] = time.perf_counter()
+            timings["policy"] += mark[0] - t0
+            return actions
+
+        def on_step(loop: LoopStep) -> None:
+            step, r, cars = loop.step, loop.step.result, loop.cars
+            now = (self.clock_steps + loop.clock) * dt  # the worker's sim clock at the decision
+            fresh = r.steps[cars] == 1
+            ep_start[cars[fresh]] = now
+            learn = cars[r.phase_was_run[cars]]
+            obs = seen["obs"]
             rows.add(
-                car_episode=local_id[learn],
-                clock=np.full(len(learn), clock),
-                actions=actions[learn],
+                car_episode=loop.episode[learn],
+                clock=np.full(len(learn), loop.clock),
+                actions=loop.actions[learn],
                 rewards=step.reward[learn],
                 terminated=r.terminated[learn],
                 episode_end=(r.terminated | r.truncated)[learn],
                 **{f"obs:{k}": v[learn] for k, v in obs.items()},
             )
-            traced = np.flatnonzero(active)
             trace.add(
-                car_episode=local_id[traced],
-                clock=np.full(len(traced), clock),
-                **self._trace_columns(step, actions, traced),
+                car_episode=loop.episode[cars],
+                clock=np.full(len(cars), loop.clock),
+                **self._trace_columns(step, loop.actions, cars, now + dt),
             )
-            ep_reward += step.reward
-            ep_steps += 1
-            done = (r.terminated | r.truncated) & active
-            for i in np.flatnonzero(done):
+            ep_reward[cars] += step.reward[cars]
+            ep_steps[cars] += 1
+            for i in loop.ended:
                 summaries.append(
                     EpisodeSummary(
                         worker=self.spec.worker_index,
                         episode=0,  # numbered below, in start order
-                        trial=int(local_id[i]) + 1,
+                        trial=int(loop.episode[i]) + 1,
                         total_reward=float(ep_reward[i]),
                         steps=int(ep_steps[i]),
                         progress=float(r.progress[i]),
                         status=ep.STATUS_NAMES[r.status[i]],
                         start_time=float(ep_start[i]),
-                        end_time=float(r.sim_time[i] + core.sim.car.dt),
+                        end_time=float(now + dt),
                     )
                 )
                 if r.truncated[i]:
                     for k, v in step.obs.items():
-                        final_obs_parts[k].append(v[i : i + 1])
-                    final_ids.append(int(local_id[i]))
-            obs = step.obs
-            clock += 1
-            if done.any():
-                recorded = sum(len(x) for x in rows.columns.get("rewards", []))
-                cap_reached = max_steps is not None and recorded >= max_steps
-                more = 0 if cap_reached else max(0, num_episodes - started)
-                restart = np.flatnonzero(done)[:more]
-                active[done] = False
-                if len(restart):
-                    mask = np.zeros(n, dtype=bool)
-                    mask[restart] = True
-                    obs = core.reset(mask)
-                    active[restart] = True
-                    local_id[restart] = np.arange(started, started + len(restart))
-                    started += len(restart)
-                    ep_reward[restart] = 0.0
-                    ep_steps[restart] = 0
-                    ep_start[restart] = 0.0
+                        final_obs_parts.setdefault(k, []).append(v[i : i + 1])
+                    final_ids.append(int(loop.episode[i]))
+            ep_reward[loop.ended] = 0.0
+            ep_steps[loop.ended] = 0
+
+        def may_start() -> bool:
+            recorded = sum(len(x) for x in rows.columns.get("rewards", []))
+            return max_steps is None or recorded < max_steps
+
+        self.clock_steps += play_episodes(core, act, num_episodes, on_step, may_start=may_start)
+        sensors = list(seen.get("obs", {}))
+        final_obs_parts = {k: final_obs_parts.get(k, []) for k in sensors}
         result = self._assemble(rows, trace, summaries, final_obs_parts, final_ids)
-        result.env_steps = env_steps
+        result.env_steps = int(sum(len(x) for x in trace.columns.get("steps", [])))
         result.seconds = time.perf_counter() - start
         result.timings = timings
         return result
 
-    def _trace_columns(self, step, actions: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    def _act(
+        self, obs: dict[str, np.ndarray], cars: np.ndarray, deterministic: bool, epsilon: float
+    ) -> np.ndarray:
+        """Actions of all cars, the policy run on the cars in `cars` only (others: zeros)."""
+        n = len(next(iter(obs.values())))
+        if len(cars) == n:
+            return self.actor.act(obs, deterministic=deterministic, epsilon=epsilon)
+        chosen = self.actor.act(
+            {k: v[cars] for k, v in obs.items()}, deterministic=deterministic, epsilon=epsilon
+        )
+        actions = np.zeros((n, *chosen.shape[1:]), dtype=chosen.dtype)
+        actions[cars] = chosen
+        return actions
+
+    def _trace_columns(
+        self, step, actions: np.ndarray, idx: np.ndarray, tstamp: float
+    ) -> dict[str, np.ndarray]:
         r = step.result
         now = time.time()
         return {
@@ -252,7 +265,8 @@ class RolloutWorker:
             "progress": r.progress[idx],
             "closest_waypoint": self.core.closest_waypoint(r)[idx],
             "track_len": np.full(len(idx), self.core.track.length),
-            "tstamp": r.sim_time[idx] + self.core.sim.car.dt,  # stamped when the frame arrives
+            # the worker's continuous sim clock when the step's frame arrives (as DRfC's tstamp)
+            "tstamp": np.full(len(idx), tstamp),
             "episode_status": np.array([ep.STATUS_NAMES[s] for s in r.status[idx]], dtype=object),
             "pause_duration": r.pause_duration[idx],
             "obstacle_crash_counter": r.obstacle_crash_counter[idx],
@@ -328,35 +342,34 @@ class RolloutWorker:
         """
         if self._eval_core is None or self._eval_core.num_cars != num_episodes:
             self._eval_core = self._make_core(num_episodes, training=False)
-            base = self.spec.seed * 7 + 12345
-            self._eval_core.seed([base + i for i in range(num_episodes)])
             self._eval_core.sim.start_offsets = np.arange(num_episodes) / num_episodes
         core = self._eval_core
-        obs = core.reset()
-        active = np.ones(num_episodes, dtype=bool)
+        base = self.spec.seed * 7 + 12345
+        core.seed([base + i for i in range(num_episodes)])  # the same trials for every policy
+        dt = core.sim.car.dt
         total = np.zeros(num_episodes)
-        steps = np.zeros(num_episodes, dtype=np.int64)
         out: list[EpisodeSummary | None] = [None] * num_episodes
-        while active.any():
-            actions = self.actor.act(obs, deterministic=True)
-            step = core.step(actions)
-            r = step.result
-            total += np.where(active, step.reward, 0.0)
-            steps += active
-            done = (r.terminated | r.truncated) & active
-            for i in np.flatnonzero(done):
+        start = self.clock_steps * dt
+
+        def act(obs: dict[str, np.ndarray], cars: np.ndarray) -> np.ndarray:
+            return self._act(obs, cars, True, 0.0)
+
+        def on_step(loop: LoopStep) -> None:
+            step, r = loop.step, loop.step.result
+            total[loop.cars] += step.reward[loop.cars]
+            for i in loop.ended:
                 out[i] = EpisodeSummary(
                     worker=self.spec.worker_index,
                     episode=self.episodes_done,
-                    trial=i + 1,
+                    trial=int(i) + 1,
                     total_reward=float(total[i]),
-                    steps=int(steps[i]),
+                    steps=int(r.steps[i]),
                     progress=float(r.progress[i]),
                     status=ep.STATUS_NAMES[r.status[i]],
-                    start_time=0.0,
-                    end_time=float(r.sim_time[i] + core.sim.car.dt),
+                    start_time=start,
+                    end_time=float(start + (loop.clock + 1) * dt),
                     phase="evaluation",
                 )
-            active &= ~done
-            obs = step.obs
+
+        self.clock_steps += play_episodes(core, act, [1] * num_episodes, on_step)
         return [s for s in out if s is not None]

@@ -26,6 +26,7 @@ the reset time). Bot cars need a loop: open tracks are refused with `ObjectConfi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -338,9 +339,17 @@ def bot_poses(state: BotCars, splines: LaneSplines, t: float | np.ndarray) -> np
     return np.concatenate([xy, yaw[..., None]], axis=-1)
 
 
-def update_lane_changes(state: BotCars, rng: np.random.Generator, t: float | np.ndarray) -> BotCars:
+def update_lane_changes(
+    state: BotCars,
+    rng: np.random.Generator | Sequence[np.random.Generator],
+    t: float | np.ndarray,
+) -> BotCars:
     """Start the lane changes that are due at sim time t; call once per step (no-op without
-    IS_LANE_CHANGE). A due change waits until the previous one has finished."""
+    IS_LANE_CHANGE). A due change waits until the previous one has finished.
+
+    `rng`: one generator per world (world w's waiting times come from rng[w] only, so a world
+    behaves the same whatever other worlds share the batch), or one generator for all.
+    """
     cfg = state.config
     if not cfg.is_lane_change or state.count == 0:
         return state
@@ -348,7 +357,13 @@ def update_lane_changes(state: BotCars, rng: np.random.Generator, t: float | np.
     due = (tc >= state.next_change_time) & (lane_change_progress(state, t) >= 1.0)
     if not due.any():
         return state
-    wait = rng.uniform(cfg.lower_lane_change_time, cfg.upper_lane_change_time, size=due.shape)
+    low, high = cfg.lower_lane_change_time, cfg.upper_lane_change_time
+    if isinstance(rng, np.random.Generator):
+        wait = rng.uniform(low, high, size=due.shape)
+    else:
+        wait = np.zeros(due.shape)
+        for w in np.flatnonzero(due.any(axis=1)):  # only worlds with a change due this step
+            wait[w] = rng[w].uniform(low, high, size=due.shape[1])
     return replace(
         state,
         from_lane=np.where(due, state.lane, state.from_lane),

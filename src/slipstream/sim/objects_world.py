@@ -110,8 +110,9 @@ class ObjectWorld:
         self.peers = np.array(peers, dtype=np.int64).reshape(n, self.k_peers)
         self.last_crash_object = np.full(n, -1, dtype=np.int64)
         self.current: StepObjects | None = None
-        self.lane_rng = np.random.default_rng(0)
-        """Draws the bot cars' lane-change times; reseeded from the cars' generators at reset."""
+        self.lane_rngs = [np.random.default_rng(i) for i in range(n)]
+        """Each car's world draws its bot cars' lane-change times from its own generator,
+        reseeded from the car's generator at each reset."""
 
     @property
     def count(self) -> int:
@@ -131,12 +132,27 @@ class ObjectWorld:
                     getattr(self.obstacles, name)[i] = getattr(placed, name)[0]
                 self.obstacle_ndist[i] = placed.dists[0] / track.length
             if self.k_bots:
-                self.lane_rng = np.random.default_rng(rng.integers(2**63))
+                self.lane_rngs[i] = np.random.default_rng(rng.integers(2**63))
                 fresh = reset_bots(track, self.config.bots, rng, 1)
                 for f in fields(BotCars):
                     value = getattr(fresh, f.name)
                     if isinstance(value, np.ndarray):
                         getattr(self.bots, f.name)[i] = value[0]
+
+    def snapshot(self) -> dict:
+        """The per-car object state a step changes (see `restore`)."""
+        return {
+            "crash_counter": self.crash_counter.copy(),
+            "last_crash_object": self.last_crash_object.copy(),
+            "bots": self.bots,
+        }
+
+    def restore(self, cars: np.ndarray, snap: dict) -> None:
+        """Put back the object state of `cars` (bool mask) from a `snapshot`."""
+        for name in ("crash_counter", "last_crash_object"):
+            setattr(self, name, np.where(cars, snap[name], getattr(self, name)))
+        if self.bots is not None:
+            self.bots = self.bots.replace_worlds(cars, snap["bots"])
 
     def start_position(
         self, cars: np.ndarray, arc: np.ndarray, track: Track, training: bool
@@ -248,7 +264,7 @@ class ObjectWorld:
         """Whether each car's crash counts this step (DEEPRACER.md 5.3); bots that ran into a
         car ahead of them pause."""
         if self.k_bots:  # once per step, before the objects are placed for it
-            self.bots = update_lane_changes(self.bots, self.lane_rng, sim_time)
+            self.bots = update_lane_changes(self.bots, self.lane_rngs, sim_time)
         objs = self.update(state, ndist, sim_time)
         if objs.poses.shape[1] == 0:
             return np.zeros(self.num_cars, dtype=bool)

@@ -110,6 +110,9 @@ class Simulator:
         self.reverse = np.full(n, self.config.reverse_dir)
         self.start_ndist = np.zeros(n)
         self.episodes_done = np.zeros(n, dtype=np.int64)
+        self.finished = np.ones(n, dtype=bool)
+        """Cars with no episode under way (never reset, or ended): frozen until `reset`."""
+        self.final_status = np.full(n, ep.PREPARE, dtype=np.int8)
         self.start_base = np.array([rng.uniform() for rng in self.rngs])
         self.start_offsets = np.zeros(n)
         """Per-car start offsets (fraction of the lap) added to START_POSITION_OFFSET."""
@@ -174,6 +177,7 @@ class Simulator:
             arr[idx] = 0
         self.phase[idx] = PHASE_PREPARE
         self.prev_xy[idx] = front_point(self.state, self.car)[idx]
+        self.finished[idx] = False
 
     def _place(self, cars: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray) -> None:
         """Put the given cars at rest at poses (x, y, yaw), one per car."""
@@ -216,11 +220,37 @@ class Simulator:
 
     # ----------------------------------------------------------------- step
 
+    def _frozen_snapshot(self, frozen: np.ndarray) -> dict | None:
+        """The per-car state of the finished cars, to put back after a step (None: none)."""
+        if not frozen.any():
+            return None
+        names = ("steps", "phase", "prev_progress", "immobile_count", "reverse_count")
+        names += ("lap_count", "reset_count", "pause_left", "sim_time", "prev_xy")
+        return {
+            "arrays": {name: getattr(self, name).copy() for name in names},
+            "state": self.state,
+            "objects": self.objects.snapshot(),
+        }
+
+    def _restore_frozen(self, frozen: np.ndarray, snap: dict) -> None:
+        for name, old in snap["arrays"].items():
+            new = getattr(self, name)
+            mask = frozen.reshape((-1,) + (1,) * (new.ndim - 1))
+            setattr(self, name, np.where(mask, old, new).astype(new.dtype))
+        self.state = self.state.replace_where(frozen, snap["state"])
+        self.objects.restore(frozen, snap["objects"])
+
     def step(self, steering_deg: np.ndarray, speed: np.ndarray) -> StepResult:
-        """One control step for every car. Commands are DeepRacer action values (pre-clip)."""
+        """One control step for every car. Commands are DeepRacer action values (pre-clip).
+
+        Cars whose episode has ended (or never started) are frozen until their `reset`: nothing
+        of theirs changes, and their result rows say not done, not a run step, final status.
+        """
         cfg = self.config
         steering_deg = np.asarray(steering_deg, dtype=np.float64).reshape(self.num_cars)
         speed = np.asarray(speed, dtype=np.float64).reshape(self.num_cars)
+        frozen = self.finished.copy()
+        snap = self._frozen_snapshot(frozen)
         self.steps += 1.0
         state = self._judged = self.state
         front = front_point(state, self.car)
@@ -231,7 +261,7 @@ class Simulator:
         off_track = ~wheels_on.any(axis=1)
         crashed = self.objects.crashes(state, q["ndist"], self.sim_time, self.reverse)
 
-        running = self.phase == PHASE_RUN
+        running = (self.phase == PHASE_RUN) & ~frozen
         moved = np.linalg.norm(front - self.prev_xy, axis=1)
         self.immobile_count, self.reverse_count = ep.update_counters(
             moved, progress, self.prev_progress, self.immobile_count, self.reverse_count, running
@@ -248,7 +278,7 @@ class Simulator:
             running, status, np.where(self.phase == PHASE_PAUSE, ep.PAUSE, ep.PREPARE)
         )
         status = status.astype(np.int8)
-        lap = status == ep.LAP_COMPLETE
+        lap = (status == ep.LAP_COMPLETE) & ~frozen
         failed = running & ~lap & (status != ep.IN_PROGRESS)
 
         # laps: continuous evaluation keeps going until NUMBER_OF_TRIALS laps
@@ -261,11 +291,13 @@ class Simulator:
         terminated |= failed & ~can_reset
         to_pause = failed & can_reset
         penalty = ep.penalty_seconds(status, cfg.off_track_penalty, cfg.collision_penalty)
+        status = np.where(frozen, self.final_status, status).astype(np.int8)
+        truncated = ~terminated & (self.steps >= cfg.max_steps) & ~frozen
 
         result = StepResult(
             status=status,
             terminated=terminated,
-            truncated=~terminated & (self.steps >= cfg.max_steps),
+            truncated=truncated,
             phase_was_run=running,
             steps=self.steps.copy(),
             front=front,
@@ -310,7 +342,19 @@ class Simulator:
         self.prev_progress = np.where(lap, 0.0, progress)
         if to_pause.any():
             self._start_penalty(to_pause, status, result)
-        self.episodes_done += terminated | result.truncated
+        ended = terminated | truncated
+        self.episodes_done += ended
+        if snap is not None:
+            self._restore_frozen(frozen, snap)
+            result = result._replace(
+                steps=self.steps.copy(),
+                sim_time=np.where(frozen, self.sim_time, result.sim_time),
+                lap_count=self.lap_count.copy(),
+                reset_count=np.where(frozen, self.reset_count, result.reset_count),
+                obstacle_crash_counter=self.objects.crash_counter.copy(),
+            )
+        self.final_status = np.where(ended, status, self.final_status).astype(np.int8)
+        self.finished |= ended
         return result
 
     def _start_penalty(self, mask: np.ndarray, status: np.ndarray, result: StepResult) -> None:

@@ -160,3 +160,20 @@ def test_continuous_ppo_and_sac_train_one_iteration(tmp_path):
         assert (steer, speed) == (float(first["steer"]), float(first["throttle"]))
         assert 1.0 <= speed <= 2.0 and -30.0 <= steer <= 30.0
         assert float(first["tstamp"]) == pytest.approx(1 / 15)
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_pipelined_workers_sample_with_the_previous_policy(tmp_path, pipeline):
+    run = tmp_path / "run"
+    trainer = Trainer(config(run, iterations=3, pipeline=pipeline, eval_episodes=1), echo=None)
+    reports = trainer.run()
+    # synchronous: iteration k is collected by checkpoint k; pipelined: iteration k+1 is
+    # collected by checkpoint k while the learner trains on iteration k
+    expected = [0, 0, 1] if pipeline else [0, 1, 2]
+    assert [r.policy_version for r in reports] == expected
+    assert [r.checkpoint.split("_")[0] for r in reports] == ["1", "2", "3"]
+    assert all(r.learner_cpu_seconds > 0 and r.worker_cpu_seconds > 0 for r in reports)
+    # the run folder is the same DRfC layout either way
+    log = DeepRacerLog(model_folder=str(run), filehandler=FSFileHandler(str(run)))
+    log.load_training_trace()
+    assert sorted(log.dataframe()["iteration"].unique()) == [0, 1, 2]

@@ -55,8 +55,12 @@ def build_learner(
     device: str = "auto",
     seed: int | None = None,
     shared_trunk: bool = False,
+    precision: str = "auto",
 ) -> PPOLearner | SACLearner:
-    """The trainer's learner for a model: Clipped PPO or SAC with DeepRacer's constants."""
+    """The trainer's learner for a model: Clipped PPO or SAC with DeepRacer's constants.
+
+    `precision` applies to PPO (bf16 autocast, see `slipstream.rl.precision`); SAC trains in
+    float32 (its tanh-squashed log-probabilities and soft targets are left at full precision)."""
     if metadata.training_algorithm == "sac":
         from slipstream.rl.networks import SACQNetwork, SACValue
 
@@ -98,7 +102,7 @@ def build_learner(
         lidar_dim=lidar_dim(metadata),
         shared_trunk=shared_trunk,
     )
-    return PPOLearner(policy, value, ppo_hp, device=device, seed=seed)
+    return PPOLearner(policy, value, ppo_hp, device=device, seed=seed, precision=precision)
 
 
 class PolicyActor:

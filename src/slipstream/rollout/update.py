@@ -52,11 +52,12 @@ class LearnerUpdate:
         device: str = "auto",
         seed: int = 0,
         shared_trunk: bool = False,
+        precision: str = "auto",
     ) -> None:
         self.hp = hp
         self.seed = seed
         self.learner = build_learner(
-            metadata, hp, device=device, seed=seed, shared_trunk=shared_trunk
+            metadata, hp, device=device, seed=seed, shared_trunk=shared_trunk, precision=precision
         )
         self.is_sac = isinstance(self.learner, SACLearner)
         self.replay = ReplayBuffer(capacity=REPLAY_CAPACITY) if self.is_sac else None

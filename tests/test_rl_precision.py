@@ -24,6 +24,12 @@ from slipstream.rl.precision import PrecisionError, autocast_dtype, cpu_has_nati
 
 U = 2.0**-8
 N = 64
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +40,11 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def make(precision: str) -> PPOLearner:
+def make(precision: str, device: str = "cpu") -> PPOLearner:
     torch.manual_seed(0)
     policy, value = build_ppo_networks(("FRONT_FACING_CAMERA",), SHALLOW, 5)
     return PPOLearner(
-        policy, value, PPOHyperparameters(), device="cpu", seed=0, precision=precision
+        policy, value, PPOHyperparameters(), device=device, seed=0, precision=precision
     )
 
 
@@ -61,9 +67,9 @@ def batch():
     return images, actions, advantages, returns
 
 
-def loss_and_grads(precision: str, batch, rows: slice = slice(None)):
-    images, actions, advantages, returns = batch
-    learner = make(precision)
+def loss_and_grads(precision: str, batch, rows: slice = slice(None), device: str = "cpu"):
+    images, actions, advantages, returns = (x.to(device) for x in batch)
+    learner = make(precision, device)
     obs = {"FRONT_FACING_CAMERA": images[rows]}
     with torch.no_grad():
         probs = learner.policy(obs)
@@ -73,7 +79,7 @@ def loss_and_grads(precision: str, batch, rows: slice = slice(None)):
     )
     loss.backward()
     grads = {
-        f"{tower}.{name}": p.grad.clone()
+        f"{tower}.{name}": p.grad.detach().cpu().clone()
         for tower, module in (("policy", learner.policy), ("value", learner.value))
         for name, p in module.named_parameters()
     }
@@ -84,9 +90,10 @@ def flat(grads: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.cat([g.flatten() for g in grads.values()])
 
 
-def test_bf16_loss_and_gradients_match_float32_within_rounding(batch):
-    loss32, grads32 = loss_and_grads("fp32", batch)
-    loss16, grads16 = loss_and_grads("bf16", batch)
+@pytest.mark.parametrize("device", DEVICES)
+def test_bf16_loss_and_gradients_match_float32_within_rounding(batch, device):
+    loss32, grads32 = loss_and_grads("fp32", batch, device=device)
+    loss16, grads16 = loss_and_grads("bf16", batch, device=device)
     assert loss16.dtype == torch.float32
     assert loss16.item() != loss32.item()  # autocast really ran
     assert abs(loss16.item() - loss32.item()) <= U * abs(loss32.item())
@@ -94,8 +101,8 @@ def test_bf16_loss_and_gradients_match_float32_within_rounding(batch):
         error = (grads16[name] - grads32[name]).norm() / grads32[name].norm()
         assert error <= 4 * U, name
     error = (flat(grads16) - flat(grads32)).norm()
-    _, first_half = loss_and_grads("fp32", batch, slice(0, N // 2))
-    _, second_half = loss_and_grads("fp32", batch, slice(N // 2, N))
+    _, first_half = loss_and_grads("fp32", batch, slice(0, N // 2), device)
+    _, second_half = loss_and_grads("fp32", batch, slice(N // 2, N), device)
     sampling_noise = (flat(first_half) - flat(second_half)).norm()
     assert error <= sampling_noise / 8
     cosine = torch.nn.functional.cosine_similarity(flat(grads16), flat(grads32), dim=0)

@@ -291,8 +291,11 @@ class PPOLearner:
 
     # -- training ---------------------------------------------------------------------------
 
-    def update(self, batch: Mapping[str, Any]) -> dict[str, Any]:
-        """One training iteration over the whole dataset.
+    def update(
+        self, batch: Mapping[str, Any], on_minibatch: Callable[[], None] | None = None
+    ) -> dict[str, Any]:
+        """One training iteration over the whole dataset (`on_minibatch`, if given, is called
+        before each minibatch: the trainer adjusts its threads there).
 
         batch: `obs` (dict of arrays, N rows), `actions` (N,) int or (N, 2) float, `advantages`
         (N,) raw GAE advantages (standardised here), `returns` (N,) value targets, and optionally
@@ -332,6 +335,8 @@ class PPOLearner:
             order = torch.randperm(n, generator=self.generator, device=self.device)
             sums = torch.zeros(5, device=self.device)
             for i in range(num_minibatches):
+                if on_minibatch is not None:
+                    on_minibatch()
                 idx = order[i * bs : (i + 1) * bs]
                 loss, (surrogate, v_loss, mean_entropy), distribution = self.minibatch_loss(
                     {k: v[idx] for k, v in obs.items()},

@@ -23,6 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import torch
+
 from slipstream.rollout.worker import EpisodeSummary, RolloutResult, RolloutWorker, WorkerSpec
 
 
@@ -48,14 +50,24 @@ T = TypeVar("T")
 
 
 class Pending(Generic[T]):
-    """A started pool call; `get()` waits for its result (a value, a Future or Ray refs)."""
+    """A started pool call; `get()` waits for its result (a value, a Future or Ray refs),
+    `done()` says whether it has finished without waiting."""
 
-    def __init__(self, value: Any, get: Callable[[Any], T] | None = None) -> None:
+    def __init__(
+        self,
+        value: Any,
+        get: Callable[[Any], T] | None = None,
+        done: Callable[[Any], bool] | None = None,
+    ) -> None:
         self._value = value
         self._get = get
+        self._done = done
 
     def get(self) -> T:
         return self._get(self._value) if self._get is not None else self._value
+
+    def done(self) -> bool:
+        return self._done(self._value) if self._done is not None else True
 
 
 class WorkerPool(Protocol):
@@ -85,7 +97,11 @@ class SerialWorkerPool:
     def __init__(self, specs: Sequence[WorkerSpec], background: bool = False) -> None:
         self.workers = [RolloutWorker(s) for s in specs]
         self.num_workers = len(self.workers)
-        self._executor = ThreadPoolExecutor(1, "rollout") if background else None
+        self._executor = None
+        if background:
+            # torch's thread count is per OS thread (OpenMP): the rollout thread sets its own
+            threads = max(1, specs[0].torch_threads)
+            self._executor = ThreadPoolExecutor(1, "rollout", torch.set_num_threads, (threads,))
         self._clock: int | None = None
         if self._executor is not None:
             thread = self._executor.submit(threading.get_ident).result()
@@ -94,7 +110,7 @@ class SerialWorkerPool:
     def _call(self, fn: Callable[[], T]) -> Pending[T]:
         if self._executor is None:
             return Pending(fn())
-        return Pending(self._executor.submit(fn), Future.result)
+        return Pending(self._executor.submit(fn), Future.result, Future.done)
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
         def load() -> None:
@@ -163,7 +179,11 @@ class RayWorkerPool:
             w.sample.remote(q.episodes, q.epsilon, q.max_steps, q.deterministic)
             for w, q in zip(self.workers, requests, strict=True)
         ]
-        return Pending(refs, self.ray.get)
+        return Pending(refs, self.ray.get, self._all_done)
+
+    def _all_done(self, refs: list[Any]) -> bool:
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        return len(ready) == len(refs)
 
     def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]:
         if not episodes:

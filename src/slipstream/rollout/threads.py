@@ -7,7 +7,8 @@ batch of cars (torch). The learner's forward and backward passes are where more 
   trains while the workers wait, so each side may use every core in turn. Workers in this
   process get every core for inference too; Ray actors get one core each (their Ray resource).
 - Pipelined loop: workers sample while the learner trains, so the learner gets the cores the
-  workers do not occupy (at least one).
+  workers do not occupy (at least one) while a sample is in flight, and every core once it is
+  in (`learner_threads_alone`; the trainer switches between the two between minibatches).
 
 `cores` is what this process may run on (`os.sched_getaffinity`, which respects taskset and
 container CPU sets), or Ray's CPU resource when Ray runs the workers on this machine.
@@ -30,6 +31,14 @@ class ThreadPlan:
     worker_threads: int
     learner_threads: int
     pipeline: bool
+    learner_threads_alone: int = 0
+    """Learner threads while no worker on this machine is sampling (0: `learner_threads`)."""
+
+    def learner_threads_while(self, sampling: bool) -> int:
+        """Learner threads while workers are (or are not) sampling."""
+        if sampling or not self.learner_threads_alone:
+            return self.learner_threads
+        return self.learner_threads_alone
 
     def describe(self) -> str:
         mode = "pipelined" if self.pipeline else "synchronous"
@@ -66,7 +75,7 @@ def plan_threads(
         return ThreadPlan(cores, workers, cores, cores, pipeline)
     worker_threads = 1
     busy = 0 if remote_workers or not pipeline else workers * worker_threads
-    return ThreadPlan(cores, workers, worker_threads, max(1, cores - busy), pipeline)
+    return ThreadPlan(cores, workers, worker_threads, max(1, cores - busy), pipeline, cores)
 
 
 def use_threads(threads: int) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import numpy as np
+import torch
 
 from slipstream.rl.exploration import action_selection
 from slipstream.rollout.pool import Pending, SampleRequest, episodes_per_worker, make_worker_pool
@@ -222,8 +223,11 @@ class Trainer:
         self.total_steps += samples
         if sample_next:
             self._in_flight = self.workers.sample_async(self._sample_requests())
+        self._learner_threads()
         t1, cpu1, rollout_cpu1 = time.perf_counter(), time.process_time(), self._rollout_cpu()
-        rec.record_policy_training(self.update.update(results, self.iteration))
+        rec.record_policy_training(
+            self.update.update(results, self.iteration, self._learner_threads)
+        )
         t_learn = time.perf_counter() - t1
         learner_cpu = time.process_time() - cpu1 - (self._rollout_cpu() - rollout_cpu1)
         self.checkpoint_number += 1
@@ -264,6 +268,13 @@ class Trainer:
         log.debug("iteration %d: rollout %.1fs, learn %.1fs", self.iteration, t_rollout, t_learn)
         self.iteration += 1
         return report
+
+    def _learner_threads(self) -> None:
+        """All free cores to the learner: fewer while a sample is in flight beside it."""
+        sampling = self._in_flight is not None and not self._in_flight.done()
+        threads = self.threads.learner_threads_while(sampling)
+        if threads != torch.get_num_threads():
+            use_threads(threads)
 
     def _rollout_cpu(self) -> float:
         """CPU seconds of an in-process rollout thread so far (0 when workers run elsewhere)."""

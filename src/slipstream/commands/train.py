@@ -197,6 +197,7 @@ def check_inputs(config) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slipstream.config.errors import ConfigError
+    from slipstream.rl.precision import precision_name
     from slipstream.rollout.trainer import Trainer, TrainingError
     from slipstream.tracks.track import TrackError
 
@@ -219,6 +220,11 @@ def run(args: argparse.Namespace) -> int:
         f"Training {config.model_metadata.training_algorithm} "
         f"({config.model_metadata.neural_network}, {config.model_metadata.action_space_type}) on "
         f"{config.track} with {trainer.num_workers} worker(s) into {config.run}"
+    )
+    amp = getattr(trainer.learner, "amp_dtype", None)
+    print(
+        f"Learner on {trainer.learner.device}, {precision_name(amp)}; threads: "
+        f"{trainer.threads.describe()}"
     )
     try:
         reports = trainer.run()

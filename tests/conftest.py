@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+
 def _official_tracks() -> Path:
     """../shared/tracks, else a SLIPSTREAM_TRACKS folder holding the official route files."""
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "tracks"

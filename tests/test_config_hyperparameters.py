@@ -154,3 +154,12 @@ def test_with_overrides():
     assert (hp.lr, hp.num_epochs, hp.batch_size) == (0.001, 8, 64)
     with pytest.raises(HyperparameterError, match="Did you mean 'num_epochs'"):
         Hyperparameters().with_overrides({"num_epoch": 3})
+
+
+def test_sample_collection_is_refused_with_a_message():
+    from slipstream.config.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_sample_count"):
+        load_hyperparameters({"max_sample_count": 10})
+    # sampling_frequency does nothing without max_sample_count, in DeepRacer too
+    assert load_hyperparameters({"sampling_frequency": 5}).sampling_frequency == 5

@@ -8,7 +8,6 @@ from gymnasium.utils.env_checker import check_env
 import slipstream
 from slipstream.env.single_env import DeepRacerEnv
 from slipstream.sim.params import REWARD_PARAM_KEYS
-
 from slipstream.tracks import load_track
 
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 from deepracer.logs import DeepRacerLog, FSFileHandler, TrainingMetrics
 
 from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
@@ -30,7 +31,7 @@ def config(run, **kw) -> TrainConfig:
         iterations=2,
         serial=True,
         eval_episodes=2,
-        world={"NUMBER_OF_REVERSE_COUNTS": "15"},
+        world={"NUMBER_OF_REVERSE_COUNTS": "15", "WORLD_NAME": "slipstream_default"},
     )
     base.update(kw)
     return TrainConfig(**base)
@@ -92,13 +93,44 @@ def test_serial_training_writes_a_drfc_run_folder(tmp_path):
     assert index["last_checkpoint"]["name"] == f"2_Step-{reports[1].total_steps}.pt"
     assert reports[1].checkpoint == index["last_checkpoint"]["name"]
     assert not index["best_checkpoint"]["name"].startswith("0_")
+    # training_params.yaml names the track trained on, whatever WORLD_NAME the world keys held
+    params = yaml.safe_load((run / "training_params.yaml").read_text())
+    assert params["WORLD_NAME"] == TRACK and params["NUM_WORKERS"] == "1"
     hp = json.loads((run / "ip" / "hyperparameters.json").read_text())
     assert hp["num_episodes_between_training"] == EPISODES
     log = (run / "logs" / "training" / "slipstream-sagemaker.log").read_text()
     assert "Policy training> Surrogate loss=" in log
 
 
-def test_ray_training_with_two_workers(tmp_path):
+def run_folder_contents(folder) -> dict[str, object]:
+    """Every file of a run folder, without what legitimately differs between two runs: the
+    simtrace's wall_clock column, the index's time stamps and the folder's own path in logs."""
+    contents: dict[str, object] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        key = str(path.relative_to(folder))
+        if path.suffix == ".pt":
+            state = torch.load(path, weights_only=True)
+            contents[key] = {k: v for k, v in state["policy"].items()}
+        elif path.suffix == ".csv":
+            contents[key] = [row.rsplit(",", 1)[0] for row in path.read_text().splitlines()]
+        elif path.name == "deepracer_checkpoints.json":
+            index = json.loads(path.read_text())
+            contents[key] = {k: {**v, "time_stamp": 0} for k, v in index.items() if v}
+        elif path.suffix != ".sha256":
+            contents[key] = path.read_text().replace(str(folder), "RUN")
+    return contents
+
+
+def assert_same_contents(a: dict, b: dict) -> None:
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if isinstance(a[key], dict) and key.endswith(".pt"):
+            assert all(torch.equal(v, b[key][k]) for k, v in a[key].items()), key
+        else:
+            assert a[key] == b[key], key
+
+
+def test_ray_training_with_two_workers_equals_the_serial_run_of_the_same_seed(tmp_path):
     ray = pytest.importorskip("ray")
     run = tmp_path / "run"
     try:
@@ -108,6 +140,10 @@ def test_ray_training_with_two_workers(tmp_path):
     check_run_loads(run, 2, 2)
     assert (run / "1" / "training-simtrace" / "1-iteration.csv").exists()
     assert (run / "metrics" / "TrainingMetrics_1.json").exists()
+    # the same seed gives the same run folder: simtrace, metrics, logs, checkpoints
+    serial = tmp_path / "serial"
+    Trainer(config(serial, serial=True, workers=2), echo=None).run()
+    assert_same_contents(run_folder_contents(run), run_folder_contents(serial))
 
 
 def test_resume_continues_numbering_without_gaps(tmp_path):
@@ -177,3 +213,77 @@ def test_pipelined_workers_sample_with_the_previous_policy(tmp_path, pipeline):
     log = DeepRacerLog(model_folder=str(run), filehandler=FSFileHandler(str(run)))
     log.load_training_trace()
     assert sorted(log.dataframe()["iteration"].unique()) == [0, 1]
+
+
+class InvariantReward:
+    """A reward function asserting DeepRacer's params invariants on every call (one car)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.last_steps = None
+        self.ended = True
+
+    def __call__(self, params):
+        from slipstream.sim.params import REWARD_PARAM_KEYS
+
+        assert set(params) == set(REWARD_PARAM_KEYS)
+        for key in ("all_wheels_on_track", "is_left_of_center", "is_offtrack", "is_reversed"):
+            assert isinstance(params[key], bool), key
+        for key in ("x", "y", "heading", "distance_from_center", "progress", "speed"):
+            assert isinstance(params[key], float), key
+        assert -180.0 <= params["heading"] <= 180.0
+        assert 0.0 <= params["progress"] <= 100.0
+        assert params["distance_from_center"] >= 0.0 and params["track_width"] > 0.0
+        prev, nxt = params["closest_waypoints"]
+        assert 0 <= prev < len(params["waypoints"]) and 0 <= nxt < len(params["waypoints"])
+        steps = params["steps"]
+        if self.ended:  # a new episode: the prepare step (1) is never rewarded
+            assert steps == 2, steps
+        else:  # the next step of the episode, or a new one after a rule not seen in params
+            assert steps in (2, self.last_steps + 1), (steps, self.last_steps)
+        # a car off the road, crashed or done ends its episode at this call: no call after it
+        self.ended = params["is_offtrack"] or params["progress"] >= 100.0
+        self.last_steps = steps
+        self.calls += 1
+        return 1.0 if params["all_wheels_on_track"] else 1e-3
+
+
+def test_training_with_a_reward_function_asserting_deepracers_invariants(tmp_path):
+    reward = InvariantReward()
+    hp = load_hyperparameters(
+        {
+            "num_episodes_between_training": EPISODES,
+            "num_epochs": 1,
+            "batch_size": 32,
+            "term_cond_max_episodes": 1,
+        }
+    )
+    cfg = config(
+        tmp_path / "run",
+        reward_function=as_reward_function(reward),
+        hyperparameters=hp,
+        cars_per_worker=1,
+        eval_episodes=1,
+        iterations=None,
+        minutes=None,
+        world={"NUMBER_OF_REVERSE_COUNTS": "15", "CHANGE_START_POSITION": "true"},
+    )
+    reports = Trainer(cfg, echo=None).run()
+    # term_cond_max_episodes counts training iterations (DeepRacer's improve_steps)
+    assert len(reports) == 1
+    # every learning row was a reward call (the evaluation episode made some more)
+    assert reward.calls > reports[0].samples > 0
+
+
+def test_pretrained_without_a_usable_checkpoint_is_a_clear_error_and_writes_nothing(tmp_path):
+    drfc = tmp_path / "drfc" / "model"
+    drfc.mkdir(parents=True)
+    index = {"name": "6_Step-3500.ckpt", "avg_eval_metric": 40.0, "time_stamp": 2.0}
+    (drfc / "deepracer_checkpoints.json").write_text(
+        json.dumps({"best_checkpoint": index, "last_checkpoint": index})
+    )
+    run = tmp_path / "run"
+    for source in (drfc.parent, tmp_path / "missing"):
+        with pytest.raises(TrainingError, match="no usable Slipstream checkpoint"):
+            Trainer(config(run, pretrained=str(source)), echo=None)
+        assert not run.exists()

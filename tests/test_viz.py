@@ -179,3 +179,50 @@ def test_dashboard_serves_page_plots_and_summary(run_folder):
         assert s["training"]["completion"] == pytest.approx(want["completion"], abs=1e-4)
         assert s["training"]["reward"] == pytest.approx(want["reward"], abs=1e-4)
     assert summary["evaluations"][0]["status"][1] == "Off track"
+
+
+def test_analyze_counts_continuous_laps_and_draws_a_given_track(tmp_path, capsys):
+    # a DRfC-style folder without training_params.yaml: metrics as DeepRacer writes them
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    training = [
+        {
+            "reward_score": 10,
+            "metric_time": 2000 * k + 1500,
+            "start_time": 2000 * k,
+            "elapsed_time_in_milliseconds": 1500,
+            "episode": k + 1,
+            "trial": k + 1,
+            "phase": "training",
+            "completion_percentage": 20,
+            "episode_status": "Off track",
+        }
+        for k in range(2)
+    ]
+    (metrics / "TrainingMetrics.json").write_text(
+        json.dumps({"metrics": training, "version": 2.0, "best_model_metric": "progress"})
+    )
+    # a continuous evaluation of 3 laps: the first two are "In progress" at 100 %
+    laps = [
+        {
+            "completion_percentage": 100,
+            "metric_time": 15000 * (k + 1),
+            "start_time": 15000 * k,
+            "elapsed_time_in_milliseconds": 15000,
+            "episode_status": status,
+            "crash_count": 0,
+            "immobilized_count": 0,
+            "off_track_count": 0,
+            "reversed_count": 0,
+            "reset_count": 0,
+            "trial": k + 1,
+        }
+        for k, status in enumerate(["In progress", "In progress", "Lap complete"])
+    ]
+    (metrics / "EvaluationMetrics-20260101120000.json").write_text(json.dumps({"metrics": laps}))
+    assert main(["analyze", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "track ?" in out and "3 lap(s), best lap 15.000 s" in out
+    assert main(["analyze", str(tmp_path), "--track", "slipstream_oval"]) == 0
+    assert "track slipstream_oval" in capsys.readouterr().out
+    assert load_run(str(tmp_path), track="slipstream_oval").world_name == "slipstream_oval"

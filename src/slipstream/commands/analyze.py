@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder for the PNG files (default: RUN/analysis/)",
     )
+    parser.add_argument(
+        "--track",
+        metavar="TRACK",
+        help="track drawn under the paths (default: the run's WORLD_NAME from "
+        "training_params.yaml; needed for a DRfC folder without it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     storage = RunStorage(str(args.run))
     try:
-        data = load_run(storage)
+        data = load_run(storage, track=args.track)
     except AnalyzeError as err:
         print(f"slipstream analyze: {err}", file=sys.stderr)
         return 2
@@ -35,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(format_table(data.iterations))
     for run_ in data.evaluations:
-        laps = run_.time_s[run_.status == "Lap complete"]
+        laps = run_.time_s[run_.lap_completed]
         best = f", best lap {laps.min():.3f} s" if len(laps) else ""
         print(
             f"evaluation {run_.timestamp}: {len(run_.trial)} trial(s), mean completion "

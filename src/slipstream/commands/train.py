@@ -134,7 +134,6 @@ def build_config(args: argparse.Namespace):
     hp, world = apply_overrides(hp, world, args.set)
     reward = as_reward_function(reward_path)
     race_type = args.race_type or world.RACE_TYPE
-    world_keys = world.to_yaml_dict()
     pretrained, pretrained_checkpoint = args.pretrained, args.checkpoint
     if not pretrained and hp.pretrained_s3_bucket and hp.pretrained_s3_prefix:
         # the SageMaker names DRfC uses for clone / incremental training
@@ -152,7 +151,7 @@ def build_config(args: argparse.Namespace):
         model_metadata=metadata,
         hyperparameters=hp,
         reward_function=reward,
-        world=world_keys,
+        world=world,
         track=track,
         worker_tracks=tracks,
         race_type=race_type,

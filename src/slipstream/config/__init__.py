@@ -52,15 +52,14 @@ from slipstream.config.reward_function import (
     default_reward_function_path,
     load_reward_function,
 )
+from slipstream.config.run_env import read_env_file, world_from_run_env
 from slipstream.config.world import (
     KNOWN_UNUSED_KEYS,
     RACE_TYPES,
     WorldConfig,
     load_world_yaml,
     parse_world,
-    read_env_file,
     read_world_yaml,
-    world_from_run_env,
     world_name_with_direction,
 )
 

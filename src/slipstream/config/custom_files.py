@@ -26,12 +26,8 @@ from slipstream.config.errors import CustomFilesError, parse_choice
 from slipstream.config.hyperparameters import Hyperparameters, load_hyperparameters
 from slipstream.config.model_metadata import ModelMetadata, load_model_metadata
 from slipstream.config.reward_function import RewardFunction, load_reward_function
-from slipstream.config.world import (
-    JOB_TYPES,
-    WorldConfig,
-    read_world_yaml,
-    world_from_run_env,
-)
+from slipstream.config.run_env import world_from_run_env
+from slipstream.config.world import JOB_TYPES, WorldConfig, read_world_yaml
 
 logger = logging.getLogger(__name__)
 

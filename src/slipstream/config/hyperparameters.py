@@ -104,15 +104,16 @@ class Hyperparameters:
     num_episodes_between_training: int = 20
     """Episodes collected (over all workers) per training iteration; SAC: target copy period."""
     term_cond_max_episodes: int = 1000
-    """Stop after this many training iterations (DeepRacer's improve_steps)."""
+    """Stop after this many training iterations (DeepRacer's improve_steps; it counts
+    iterations, not episodes, whatever the name says)."""
     term_cond_avg_score: float = 350.0
-    """Parsed and written out by DeepRacer, not used to stop training."""
+    """Parsed and written out by DeepRacer, not used to stop training (nor here)."""
     sac_alpha: float = 0.2
     """SAC fixed entropy temperature."""
     max_sample_count: int = 0
-    """Transitions to pickle for inspection (0 = off)."""
+    """DeepRacer: transitions to pickle to S3 for inspection. Only 0 (off) is supported."""
     sampling_frequency: int = 1
-    """Keep every n-th transition when sampling (with max_sample_count)."""
+    """Keep every n-th transition when sampling; does nothing while max_sample_count is 0."""
     pretrained_s3_bucket: str | None = None
     """Bucket (or run folder root) of a model to start from; None = train from scratch."""
     pretrained_s3_prefix: str | None = None
@@ -333,6 +334,15 @@ def _check_ranges(hp: Hyperparameters) -> None:
         value = getattr(hp, name)
         if not ok(value):
             raise HyperparameterError(f"{name} {rule}", key=name, value=value, fix=suggestion)
+    if hp.max_sample_count > 0:
+        raise HyperparameterError(
+            "max_sample_count > 0 asks DeepRacer's trainer to pickle sample transitions to S3 "
+            "(with sampling_frequency); Slipstream does not support that",
+            key="max_sample_count",
+            value=hp.max_sample_count,
+            fix="remove max_sample_count (or set it to 0); the run folder's simtrace records "
+            "every step",
+        )
 
 
 __all__ = [

@@ -15,8 +15,9 @@ import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata, load_model_metadata
 from slipstream.config.reward_function import RewardFunction, as_reward_function
+from slipstream.config.world import WorldConfig
 from slipstream.env.sensors import SensorSuite
-from slipstream.env.world_settings import RACE_TYPES, sim_config_from_world
+from slipstream.env.world_settings import resolve_world, sim_config
 from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.params import WaypointLists, build_reward_params
@@ -55,15 +56,15 @@ class DeepRacerCore:
         track: str | PathLike | Track = DEFAULT_TRACK,
         model_metadata: str | PathLike | dict | ModelMetadata | None = None,
         reward_function: str | PathLike | Callable | RewardFunction | None = None,
-        race_type: str = "TIME_TRIAL",
-        world: Mapping[str, Any] | None = None,
+        race_type: str | None = None,
+        world: WorldConfig | Mapping[str, Any] | None = None,
         job_type: str = "TRAINING",
         max_steps: int | None = None,
         spread_starts: bool = False,
     ) -> None:
-        if race_type not in RACE_TYPES:
-            raise ValueError(f"unknown race_type {race_type!r}; use one of {', '.join(RACE_TYPES)}")
-        world = dict(world or {})
+        """`world`: a `WorldConfig`, or a dict of RoboMaker YAML keys (parsed here, once);
+        `race_type`: overrides the world's RACE_TYPE when given."""
+        self.world = resolve_world(world, race_type, job_type)
         self.track = track if isinstance(track, Track) else load_track(track)
         # the simulator keeps the track in file order; a reversed Track flips REVERSE_DIR
         flip = self.track.is_reversed
@@ -73,10 +74,9 @@ class DeepRacerCore:
         self.actions = ActionTable.from_metadata(self.metadata)
         # each call gets its own deep copy of the params, as in DeepRacer (RewardFunction's default)
         self.reward_function = as_reward_function(reward_function)
-        config = sim_config_from_world(world, race_type, job_type)
-        config = replace(
-            config,
-            reverse_dir=config.reverse_dir ^ flip,
+        config = sim_config(
+            self.world,
+            reverse_dir=self.world.REVERSE_DIR ^ flip,
             spread_start_positions=spread_starts,
         )
         if max_steps is not None:
@@ -85,7 +85,7 @@ class DeepRacerCore:
         self.sensors = SensorSuite(
             self.track,
             self.metadata,
-            domain_randomization=_truthy(world.get("ENABLE_DOMAIN_RANDOMIZATION")),
+            domain_randomization=self.world.ENABLE_DOMAIN_RANDOMIZATION,
         )
         self.waypoints = WaypointLists(self.track)
         self.num_cars = num_cars
@@ -141,7 +141,3 @@ class DeepRacerCore:
 
     def render_topdown(self, follow: int | None = None) -> np.ndarray:
         return self.sensors.topdown(self.sim, follow)
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("true", "1", "yes")

@@ -1,58 +1,99 @@
-"""RoboMaker world settings (YAML keys) and race type -> the simulator's `SimConfig`.
+"""The typed world settings (`WorldConfig`) -> the simulator's `SimConfig`.
 
-Defaults are DeepRacer's, which differ between training and evaluation jobs (DEEPRACER.md 6).
-A race type with objects but a count of 0 (or none) gets DRfC's defaults (6 obstacles, 3 bot
-cars); obstacles and bot cars otherwise follow their counts whatever the race type, as in DeepRacer.
+World settings are parsed once, at the edge, into a `WorldConfig` (config/world.py: DeepRacer's
+RoboMaker YAML keys, DEEPRACER.md's defaults, job-dependent defaults for TRAINING and
+EVALUATION). Here they are only mapped onto the simulator's own settings; nothing is parsed
+again. A plain dict of YAML keys (the env's public ``world=`` argument) is turned into a
+`WorldConfig` by `resolve_world` first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from slipstream.config.errors import WorldConfigError, parse_bool, parse_float, parse_int
-from slipstream.sim.objects_world import WorldObjectsConfig, objects_config_from_world
+from slipstream.config.errors import WorldConfigError
+from slipstream.config.world import JOB_TYPES, RACE_TYPES, WorldConfig
+from slipstream.sim.bots import BotCarConfig
+from slipstream.sim.objects import ObstacleConfig
+from slipstream.sim.objects_world import WorldObjectsConfig
 from slipstream.sim.simulator import SimConfig
 
-RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT", "HEAD_TO_MODEL")
-DRFC_DEFAULT_OBSTACLES = 6
-DRFC_DEFAULT_BOT_CARS = 3
+CARS_PER_WORLD_KEY = "CARS_PER_WORLD"
+"""Slipstream's key for racecars sharing one world (2 in a head-to-head race; default 1)."""
 
 
-def sim_config_from_world(
-    world: Mapping[str, Any],
-    race_type: str,
+def resolve_world(
+    world: WorldConfig | Mapping[str, Any] | None,
+    race_type: str | None = None,
     job_type: str = "TRAINING",
-) -> SimConfig:
-    """Build the simulator's episode settings from YAML keys (strings or typed values)."""
+) -> WorldConfig:
+    """The `WorldConfig` of a job: `world` as given (a dict of YAML keys is parsed here), with
+    JOB_TYPE `job_type` and RACE_TYPE `race_type` when given (DRfC's object counts for a race
+    type with objects but none asked for)."""
     job = job_type.upper()
-    if job not in ("TRAINING", "EVALUATION"):
+    if job not in JOB_TYPES:
         raise WorldConfigError(f"JOB_TYPE must be TRAINING or EVALUATION, got {job_type!r}")
-    training = job == "TRAINING"
+    if world is None:
+        config = WorldConfig.for_job(job)
+    elif isinstance(world, WorldConfig):
+        config = world if world.JOB_TYPE == job else world.with_overrides({"JOB_TYPE": job})
+    else:
+        config = WorldConfig.for_job(job).with_overrides(dict(world), source="world")
+    if race_type is not None:
+        if race_type not in RACE_TYPES:
+            raise WorldConfigError(
+                f"unknown race_type {race_type!r}; use one of {', '.join(RACE_TYPES)}"
+            )
+        config = config.with_race_type(race_type)
+    return config
 
-    def get(key: str, parse, default):
-        return parse(world[key], key, WorldConfigError) if key in world else default
 
-    world = dict(world)
-    if race_type == "OBJECT_AVOIDANCE" and not get("NUMBER_OF_OBSTACLES", parse_int, 0):
-        if not world.get("OBJECT_POSITIONS"):
-            world["NUMBER_OF_OBSTACLES"] = DRFC_DEFAULT_OBSTACLES
-    if race_type == "HEAD_TO_BOT" and not get("NUMBER_OF_BOT_CARS", parse_int, 0):
-        world["NUMBER_OF_BOT_CARS"] = DRFC_DEFAULT_BOT_CARS
-    objects: WorldObjectsConfig = objects_config_from_world(world, training)
-    return SimConfig(
-        change_start_position=get("CHANGE_START_POSITION", parse_bool, training),
-        round_robin_advance_dist=get("ROUND_ROBIN_ADVANCE_DIST", parse_float, 0.05),
-        start_position_offset=get("START_POSITION_OFFSET", parse_float, 0.0),
-        reverse_dir=get("REVERSE_DIR", parse_bool, False),
-        alternate_driving_direction=get("ALTERNATE_DRIVING_DIRECTION", parse_bool, False),
-        number_of_resets=get("NUMBER_OF_RESETS", parse_int, 0),
-        off_track_penalty=get("OFF_TRACK_PENALTY", parse_float, 0.0 if training else 2.0),
-        collision_penalty=get("COLLISION_PENALTY", parse_float, 0.0 if training else 5.0),
-        is_continuous=get("IS_CONTINUOUS", parse_bool, False),
-        number_of_trials=get("NUMBER_OF_TRIALS", parse_int, 1),
-        number_of_reverse_counts=get("NUMBER_OF_REVERSE_COUNTS", parse_int, 15),
-        reset_behind_dist=get("RESET_BEHIND_DIST", parse_float, 1.0),
-        training=training,
-        objects=objects,
+def objects_config(world: WorldConfig) -> WorldObjectsConfig:
+    """Obstacles, bot cars and racecars per world of a `WorldConfig`."""
+    obstacles = ObstacleConfig(
+        number_of_obstacles=world.NUMBER_OF_OBSTACLES,
+        min_distance_between_obstacles=world.MIN_DISTANCE_BETWEEN_OBSTACLES,
+        randomize_obstacle_locations=world.RANDOMIZE_OBSTACLE_LOCATIONS,
+        object_positions=world.OBJECT_POSITIONS,
+        obstacle_type=world.OBSTACLE_TYPE,
+        is_obstacle_bot_car=world.IS_OBSTACLE_BOT_CAR,
     )
+    bots = BotCarConfig(
+        number_of_bot_cars=world.NUMBER_OF_BOT_CARS,
+        bot_car_speed=world.BOT_CAR_SPEED,
+        min_distance_between_bot_cars=world.MIN_DISTANCE_BETWEEN_BOT_CARS,
+        randomize_bot_car_locations=world.RANDOMIZE_BOT_CAR_LOCATIONS,
+        is_lane_change=world.IS_LANE_CHANGE,
+        lower_lane_change_time=world.LOWER_LANE_CHANGE_TIME,
+        upper_lane_change_time=world.UPPER_LANE_CHANGE_TIME,
+        lane_change_distance=world.LANE_CHANGE_DISTANCE,
+        penalty_seconds=world.PENALTY_SECONDS,
+    )
+    cars = world.extra.get(CARS_PER_WORLD_KEY, 1)
+    return WorldObjectsConfig(obstacles=obstacles, bots=bots, cars_per_world=int(cars))
+
+
+def sim_config(world: WorldConfig, **overrides: Any) -> SimConfig:
+    """The simulator's episode settings for a `WorldConfig` (keyword overrides on top)."""
+    config = SimConfig(
+        change_start_position=world.CHANGE_START_POSITION,
+        round_robin_advance_dist=world.ROUND_ROBIN_ADVANCE_DIST,
+        start_position_offset=world.START_POSITION_OFFSET,
+        reverse_dir=world.REVERSE_DIR,
+        alternate_driving_direction=world.ALTERNATE_DRIVING_DIRECTION,
+        number_of_resets=world.NUMBER_OF_RESETS,
+        off_track_penalty=world.OFF_TRACK_PENALTY,
+        collision_penalty=world.COLLISION_PENALTY,
+        is_continuous=world.IS_CONTINUOUS,
+        number_of_trials=world.NUMBER_OF_TRIALS,
+        number_of_reverse_counts=world.NUMBER_OF_REVERSE_COUNTS,
+        reset_behind_dist=world.RESET_BEHIND_DIST,
+        training=world.is_training,
+        objects=objects_config(world),
+    )
+    return replace(config, **overrides)
+
+
+__all__ = ["CARS_PER_WORLD_KEY", "objects_config", "resolve_world", "sim_config"]

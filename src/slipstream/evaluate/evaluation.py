@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 EVALUATION_RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT")
 DEFAULT_TRIALS = 3
 """DRfC's DR_EVAL_NUMBER_OF_TRIALS."""
-DRFC_OBSTACLES = 6
-DRFC_BOT_CARS = 3
 MAX_STEPS = 100_000
 """DeepRacer's episode step cap (MAX_STEPS)."""
 INHERITED_KEYS = (
@@ -131,12 +129,8 @@ def evaluation_world(
         explicit["TRACK_DIRECTION_CLOCKWISE"] = None
     if explicit:
         world = world.with_overrides(explicit, source="evaluate arguments")
-    # a race type with objects but no count gets DRfC's defaults (DR_OA_NUMBER_OF_OBSTACLES,
-    # DR_H2B_NUMBER_OF_BOT_CARS), as training does
-    if world.RACE_TYPE == "OBJECT_AVOIDANCE" and world.NUMBER_OF_OBSTACLES == 0:
-        world = world.with_overrides({"NUMBER_OF_OBSTACLES": DRFC_OBSTACLES}, source="DRfC")
-    if world.RACE_TYPE == "HEAD_TO_BOT" and world.NUMBER_OF_BOT_CARS == 0:
-        world = world.with_overrides({"NUMBER_OF_BOT_CARS": DRFC_BOT_CARS}, source="DRfC")
+    # a race type with objects but no count gets DRfC's defaults, as training does
+    world = world.with_race_type(world.RACE_TYPE)
     if world.RACE_TYPE not in EVALUATION_RACE_TYPES:
         raise EvaluationError(
             f"race type {world.RACE_TYPE} cannot be evaluated alone; use one of "
@@ -145,13 +139,6 @@ def evaluation_world(
     if world.NUMBER_OF_TRIALS < 1:
         raise EvaluationError(f"NUMBER_OF_TRIALS must be at least 1, got {world.NUMBER_OF_TRIALS}")
     return world
-
-
-def core_world(world: WorldConfig) -> dict[str, Any]:
-    """YAML keys for `DeepRacerCore(world=...)`."""
-    keys = world.to_yaml_dict()
-    keys.pop("TRACK_DIRECTION_CLOCKWISE", None)
-    return keys
 
 
 # ------------------------------------------------------------------------------ running
@@ -210,15 +197,14 @@ def make_core(
     """The simulator for an evaluation: `num_cars` cars, default reward function, seeded."""
     from slipstream.env.core import DeepRacerCore
 
-    keys = core_world(world)
-    keys.update(extra_world or {})
+    if extra_world:
+        world = world.with_overrides(extra_world, source="evaluation")
     core = DeepRacerCore(
         num_cars,
         track=track or world.track_name,
         model_metadata=metadata,
         reward_function=None,
-        race_type=world.RACE_TYPE,
-        world=keys,
+        world=world,
         job_type="EVALUATION",
         max_steps=max_steps,
     )

@@ -59,8 +59,26 @@ def build_learner(
 ) -> PPOLearner | SACLearner:
     """The trainer's learner for a model: Clipped PPO or SAC with DeepRacer's constants.
 
-    `precision` applies to PPO (bf16 autocast, see `slipstream.rl.precision`); SAC trains in
-    float32 (its tanh-squashed log-probabilities and soft targets are left at full precision)."""
+    With a `seed` the networks' initial weights come from it (torch's global generator is left
+    as it was), so the same seed gives the same initial model. `precision` applies to PPO (bf16
+    autocast, see `slipstream.rl.precision`); SAC trains in float32 (its tanh-squashed
+    log-probabilities and soft targets are left at full precision).
+    """
+    if seed is None:
+        return _build_learner(metadata, hp, device, seed, shared_trunk, precision)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _build_learner(metadata, hp, device, seed, shared_trunk, precision)
+
+
+def _build_learner(
+    metadata: ModelMetadata,
+    hp: Hyperparameters,
+    device: str,
+    seed: int | None,
+    shared_trunk: bool,
+    precision: str,
+) -> PPOLearner | SACLearner:
     if metadata.training_algorithm == "sac":
         from slipstream.rl.networks import SACQNetwork, SACValue
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -92,14 +93,19 @@ class WorkerPool(Protocol):
 
 class SerialWorkerPool:
     """Workers in this process, called one after another: on the caller's thread, or with
-    `background` on one background thread (so the caller can train meanwhile)."""
+    `background` on one background thread (so the caller can train meanwhile).
+
+    A worker sets torch's thread count for its own process; here the trainer's count is put
+    back after each call, so the learner computes exactly as it does beside Ray workers. (torch's
+    thread count is per OS thread: a background rollout thread sets its own once.)
+    """
 
     def __init__(self, specs: Sequence[WorkerSpec], background: bool = False) -> None:
-        self.workers = [RolloutWorker(s) for s in specs]
+        with _trainer_threads():
+            self.workers = [RolloutWorker(s) for s in specs]
         self.num_workers = len(self.workers)
         self._executor = None
         if background:
-            # torch's thread count is per OS thread (OpenMP): the rollout thread sets its own
             threads = max(1, specs[0].torch_threads)
             self._executor = ThreadPoolExecutor(1, "rollout", torch.set_num_threads, (threads,))
         self._clock: int | None = None
@@ -109,7 +115,8 @@ class SerialWorkerPool:
 
     def _call(self, fn: Callable[[], T]) -> Pending[T]:
         if self._executor is None:
-            return Pending(fn())
+            with _trainer_threads(self.workers[0].spec.torch_threads):
+                return Pending(fn())
         return Pending(self._executor.submit(fn), Future.result, Future.done)
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
@@ -147,6 +154,20 @@ class SerialWorkerPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
         for w in self.workers:
             w.stop()
+
+
+@contextmanager
+def _trainer_threads(threads: int | None = None) -> Iterator[None]:
+    """Run a worker's code with its torch thread count, then restore this process's."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class RayWorkerPool:

@@ -125,11 +125,11 @@ class RunRecorder:
     def training_params(self) -> dict[str, str] | list[dict[str, str]]:
         """training_params.yaml: the world keys, with the track(s) actually trained on."""
         cfg = self.config
-        world = dict(cfg.world)
-        world["WORLD_NAME"] = cfg.track
-        world["RACE_TYPE"] = cfg.race_type
-        world["NUM_WORKERS"] = self.num_workers
-        world = {k: str(v) for k, v in world.items()}
+        world = cfg.world.to_yaml_dict()
+        world.update(
+            WORLD_NAME=cfg.track, RACE_TYPE=cfg.race_type, NUM_WORKERS=str(self.num_workers)
+        )
+        world.pop("TRACK_DIRECTION_CLOCKWISE", None)  # the track name says the direction
         if cfg.worker_tracks:
             return [{**world, "WORLD_NAME": cfg.track_of(w)} for w in range(self.num_workers)]
         return world

@@ -4,8 +4,9 @@ The simulator kernels are single-threaded; a worker's other work is policy infer
 batch of cars (torch). The learner's forward and backward passes are where more threads pay.
 
 - Synchronous loop (DeepRacer's): workers sample while the learner waits, then the learner
-  trains while the workers wait, so each side may use every core in turn. Workers in this
-  process get every core for inference too; Ray actors get one core each (their Ray resource).
+  trains while the workers wait, so the learner uses every core. Every worker runs inference on
+  one thread, in this process or as a Ray actor (its one-CPU Ray resource), so a seed gives the
+  same run either way (more threads would change the order of float sums, and so the actions).
 - Pipelined loop: workers sample while the learner trains, so the learner gets the cores the
   workers do not occupy (at least one) while a sample is in flight, and every core once it is
   in (`learner_threads_alone`; the trainer switches between the two between minibatches).
@@ -59,20 +60,16 @@ def available_cores() -> int:
 def plan_threads(
     workers: int,
     *,
-    in_process: bool,
     pipeline: bool,
     cores: int | None = None,
     remote_workers: bool = False,
 ) -> ThreadPlan:
     """Threads for `workers` rollout workers and the learner on `cores` cores.
 
-    `in_process`: workers run in the learner's process (serial pool); `remote_workers`: they run
-    on other machines of a Ray cluster (they then take none of this machine's cores)."""
+    `remote_workers`: workers run on other machines of a Ray cluster (they then take none of
+    this machine's cores)."""
     cores = max(1, cores if cores is not None else available_cores())
     workers = max(1, workers)
-    if in_process and not pipeline:
-        # one process, one thing at a time: everything gets every core
-        return ThreadPlan(cores, workers, cores, cores, pipeline)
     worker_threads = 1
     busy = 0 if remote_workers or not pipeline else workers * worker_threads
     return ThreadPlan(cores, workers, worker_threads, max(1, cores - busy), pipeline, cores)

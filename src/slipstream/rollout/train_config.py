@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from slipstream.config.hyperparameters import Hyperparameters
 from slipstream.config.model_metadata import ModelMetadata
 from slipstream.config.reward_function import RewardFunction
+from slipstream.config.world import WorldConfig
 
 
 class TrainingError(ValueError):
@@ -22,8 +23,9 @@ class TrainConfig:
     model_metadata: ModelMetadata
     hyperparameters: Hyperparameters
     reward_function: RewardFunction
-    world: dict[str, Any] = field(default_factory=dict)
-    """RoboMaker YAML keys (training_params.yaml) shared by all workers."""
+    world: WorldConfig = field(default_factory=WorldConfig)
+    """The world settings shared by all workers (a dict of RoboMaker YAML keys is parsed into a
+    `WorldConfig` when the config is made)."""
     track: str = "slipstream_default"
     worker_tracks: tuple[str, ...] = ()
     """One track per worker (DRfC multi-config, or a list of tracks); empty = `track` for all."""
@@ -51,6 +53,11 @@ class TrainConfig:
     """Workers collect iteration k+1 with policy k while the learner trains on k."""
     cores: int | None = None
     """Cores to plan threads for (default: the cores this process may run on)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.world, Mapping):
+            world = WorldConfig().with_overrides(dict(self.world), source="TrainConfig.world")
+            object.__setattr__(self, "world", world)
 
     def track_of(self, worker: int) -> str:
         """The track worker `worker` trains on."""

@@ -82,7 +82,7 @@ def worker_specs(
                 track=config.track_of(r),
                 model_metadata=config.model_metadata.to_json_dict(),
                 reward_function=config.reward_function,
-                world=dict(config.world),
+                world=config.world,
                 race_type=config.race_type,
                 cars=max(1, min(cars, share)),
                 eval_cars=config.eval_episodes,
@@ -135,7 +135,6 @@ class Trainer:
         self.recorder.open()
         self.threads: ThreadPlan = plan_threads(
             self.num_workers,
-            in_process=config.serial,
             pipeline=config.pipeline,
             cores=config.cores,
             remote_workers=config.address is not None,
@@ -177,6 +176,13 @@ class Trainer:
             self.workers.set_weights(self.update.policy_weights(), self.checkpoint_number)
             while True:
                 if cfg.iterations is not None and len(reports) >= cfg.iterations:
+                    break
+                if self.iteration >= cfg.hyperparameters.term_cond_max_episodes:
+                    # DeepRacer's improve_steps: the run's training iterations, resumes included
+                    self._say(
+                        f"term_cond_max_episodes={cfg.hyperparameters.term_cond_max_episodes} "
+                        "training iterations reached"
+                    )
                     break
                 if cfg.minutes is not None and time.monotonic() - start >= cfg.minutes * 60:
                     break
@@ -281,6 +287,11 @@ class Trainer:
         return self.workers.cpu_seconds() or 0.0
 
     # ------------------------------------------------------------------ display
+
+    def _say(self, line: str) -> None:
+        if self.echo is not None:
+            self.echo.write(line + "\n")
+            self.echo.flush()
 
     def _print_progress(self, report: IterationReport, start: float) -> None:
         if self.echo is None:

@@ -19,6 +19,7 @@ import torch
 
 from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
 from slipstream.config.reward_function import RewardFunction
+from slipstream.config.world import WorldConfig
 from slipstream.env.core import DeepRacerCore
 from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.rollout.policy import PolicyActor
@@ -33,7 +34,7 @@ class WorkerSpec:
     track: str
     model_metadata: dict[str, Any]
     reward_function: RewardFunction
-    world: dict[str, Any] = field(default_factory=dict)
+    world: WorldConfig = field(default_factory=WorldConfig)
     race_type: str = "TIME_TRIAL"
     cars: int = 8
     eval_cars: int = 5
@@ -117,9 +118,9 @@ class RolloutWorker:
         self._eval_core: DeepRacerCore | None = None
 
     def _make_core(self, cars: int, training: bool) -> DeepRacerCore:
-        world = dict(self.spec.world)
-        if not training:
-            world["CHANGE_START_POSITION"] = False
+        world = self.spec.world
+        if not training:  # in-training evaluation: from the start line, as DeepRacer's
+            world = world.with_overrides({"CHANGE_START_POSITION": False}, source="evaluation")
         return DeepRacerCore(
             cars,
             track=self.spec.track,

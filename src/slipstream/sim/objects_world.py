@@ -384,35 +384,3 @@ class ObjectWorld:
                 y = np.where(moving, current.y[cars], y)
                 yaw = np.where(moving, current.yaw[cars], yaw)
         return x, y, yaw
-
-
-def objects_config_from_world(world: dict, training: bool) -> WorldObjectsConfig:
-    """Object settings from RoboMaker YAML keys (values may be strings, as DRfC writes them)."""
-    from slipstream.config.errors import WorldConfigError, parse_bool, parse_float, parse_int
-
-    def get(key, parse, default):
-        return parse(world[key], key, WorldConfigError) if key in world else default
-
-    positions = world.get("OBJECT_POSITIONS") or ()
-    obstacles = ObstacleConfig(
-        number_of_obstacles=get("NUMBER_OF_OBSTACLES", parse_int, 0),
-        min_distance_between_obstacles=get("MIN_DISTANCE_BETWEEN_OBSTACLES", parse_float, 2.0),
-        randomize_obstacle_locations=get("RANDOMIZE_OBSTACLE_LOCATIONS", parse_bool, False),
-        object_positions=positions,
-        obstacle_type=str(world.get("OBSTACLE_TYPE", "box_obstacle")),
-        is_obstacle_bot_car=get("IS_OBSTACLE_BOT_CAR", parse_bool, False),
-    )
-    bots = BotCarConfig(
-        number_of_bot_cars=get("NUMBER_OF_BOT_CARS", parse_int, 0),
-        bot_car_speed=get("BOT_CAR_SPEED", parse_float, 0.2),
-        min_distance_between_bot_cars=get("MIN_DISTANCE_BETWEEN_BOT_CARS", parse_float, 2.0),
-        randomize_bot_car_locations=get("RANDOMIZE_BOT_CAR_LOCATIONS", parse_bool, False),
-        is_lane_change=get("IS_LANE_CHANGE", parse_bool, False),
-        lower_lane_change_time=get("LOWER_LANE_CHANGE_TIME", parse_float, 3.0),
-        upper_lane_change_time=get("UPPER_LANE_CHANGE_TIME", parse_float, 5.0),
-        lane_change_distance=get("LANE_CHANGE_DISTANCE", parse_float, 1.0),
-        penalty_seconds=get("PENALTY_SECONDS", parse_float, 2.0),
-    )
-    return WorldObjectsConfig(
-        obstacles=obstacles, bots=bots, cars_per_world=get("CARS_PER_WORLD", parse_int, 1)
-    )

@@ -229,7 +229,7 @@ def plot_evaluations(data: RunData) -> bytes | None:
     for k, run in enumerate(data.evaluations):
         x = run.trial + (k - (n - 1) / 2) * width
         ax_c.bar(x, run.completion, width=width, label=run.timestamp)
-        done = run.status == LAP_COMPLETE
+        done = run.lap_completed
         ax_t.bar(x[done], run.time_s[done], width=width, label=run.timestamp)
         if done.any():
             best = float(run.time_s[done].min())

@@ -95,6 +95,12 @@ class EvaluationRun:
     time_s: np.ndarray
     status: np.ndarray
 
+    @property
+    def lap_completed(self) -> np.ndarray:
+        """Entries that completed a lap: a trial's, or a continuous evaluation's lap (whose
+        intermediate laps DeepRacer writes as "In progress" at 100 %)."""
+        return (self.status == LAP_COMPLETE) | (self.completion >= 100.0)
+
 
 @dataclass(frozen=True)
 class RunData:
@@ -267,8 +273,13 @@ def last_iteration_simtrace(
     return last, merged
 
 
-def load_run(run: str | RunStorage, *, with_simtrace: bool = True) -> RunData:
+def load_run(
+    run: str | RunStorage, *, with_simtrace: bool = True, track: str | None = None
+) -> RunData:
     """Read a run folder's metrics (and the last iteration's simtrace) into `RunData`.
+
+    `track`: the track to draw under the paths (default: the run's WORLD_NAME; a DRfC folder
+    without training_params.yaml needs it).
 
     Raises `AnalyzeError` when there is no ``metrics/TrainingMetrics.json``.
     """
@@ -289,6 +300,8 @@ def load_run(run: str | RunStorage, *, with_simtrace: bool = True) -> RunData:
         raise AnalyzeError(f"cannot read the metrics of {storage.root}: {err}") from None
     episodes, per_iteration = episodes_table(by_worker)
     world, reverse = _world(storage)
+    if track is not None:
+        world = track
     sim_it, sim = last_iteration_simtrace(storage) if with_simtrace else (None, None)
     return RunData(
         root=storage.root,

@@ -19,6 +19,7 @@ COMMANDS = {
     "tracks": "List, show, fetch and generate tracks.",
     "analyze": "Plot a run folder's training and evaluation metrics.",
     "dashboard": "Live web dashboard of a training run.",
+    "camera": "Camera tools: compare Slipstream's camera with real DeepRacer frames.",
     "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",
 }
 

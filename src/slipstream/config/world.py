@@ -152,6 +152,8 @@ class WorldConfig:
     RACE_DURATION: float = 180.0
     DONE_CONDITION: str = "any"
     ENABLE_DOMAIN_RANDOMIZATION: bool = False
+    CAMERA_AUGMENTATION: bool = False
+    """Slipstream's real-car camera augmentation (not a DeepRacer key; see render.augment)."""
     # obstacles
     NUMBER_OF_OBSTACLES: int = 0
     MIN_DISTANCE_BETWEEN_OBSTACLES: float = 2.0
@@ -508,6 +510,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "RACE_DURATION": _float,
     "DONE_CONDITION": _choice(DONE_CONDITIONS),
     "ENABLE_DOMAIN_RANDOMIZATION": _bool,
+    "CAMERA_AUGMENTATION": _bool,
     "NUMBER_OF_OBSTACLES": _int,
     "MIN_DISTANCE_BETWEEN_OBSTACLES": _float,
     "RANDOMIZE_OBSTACLE_LOCATIONS": _bool,

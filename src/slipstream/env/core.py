@@ -18,6 +18,7 @@ from slipstream.config.reward_function import RewardFunction, as_reward_function
 from slipstream.config.world import WorldConfig
 from slipstream.env.sensors import SensorSuite
 from slipstream.env.world_settings import resolve_world, sim_config
+from slipstream.render.augment import AugmentSpec
 from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.params import WaypointLists, build_reward_params
@@ -86,6 +87,7 @@ class DeepRacerCore:
             self.track,
             self.metadata,
             domain_randomization=self.world.ENABLE_DOMAIN_RANDOMIZATION,
+            camera_augment=AugmentSpec() if self.world.CAMERA_AUGMENTATION else None,
         )
         self.waypoints = WaypointLists(self.track)
         self.num_cars = num_cars

@@ -5,15 +5,26 @@ episodes, and asks worker 0 for the in-training evaluation episodes. `SerialWork
 the workers one after another in this process (tests, debugging); `RayWorkerPool` runs each as
 a Ray actor (one CPU) on a local Ray instance started on demand or on a cluster
 (``address="auto"``). Both return the same results for the same specs.
+
+Calls can also be started without waiting (`sample_async`, `evaluate_async`, which return a
+`Pending` whose `get()` waits): this is how the pipelined loop lets workers collect the next
+iteration while the learner trains. Calls run in the order they are made, per worker (Ray runs
+an actor's calls in order; the serial pool, when `background` is set, runs every call on one
+background thread), so weights set after a sample was started apply to the sample after it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+import torch
 
 from slipstream.rollout.worker import EpisodeSummary, RolloutResult, RolloutWorker, WorkerSpec
 
@@ -36,6 +47,30 @@ def episodes_per_worker(num_episodes: int, workers: int) -> list[int]:
     ]
 
 
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """A started pool call; `get()` waits for its result (a value, a Future or Ray refs),
+    `done()` says whether it has finished without waiting."""
+
+    def __init__(
+        self,
+        value: Any,
+        get: Callable[[Any], T] | None = None,
+        done: Callable[[Any], bool] | None = None,
+    ) -> None:
+        self._value = value
+        self._get = get
+        self._done = done
+
+    def get(self) -> T:
+        return self._get(self._value) if self._get is not None else self._value
+
+    def done(self) -> bool:
+        return self._done(self._value) if self._done is not None else True
+
+
 class WorkerPool(Protocol):
     """What the trainer needs of its workers."""
 
@@ -43,43 +78,80 @@ class WorkerPool(Protocol):
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None: ...
 
+    def sample_async(self, requests: Sequence[SampleRequest]) -> Pending[list[RolloutResult]]: ...
+
+    def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]: ...
+
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]: ...
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]: ...
+
+    def cpu_seconds(self) -> float | None: ...
 
     def stop(self) -> None: ...
 
 
 class SerialWorkerPool:
-    """Workers in this process, called one after another.
+    """Workers in this process, called one after another: on the caller's thread, or with
+    `background` on one background thread (so the caller can train meanwhile).
 
     A worker sets torch's thread count for its own process; here the trainer's count is put
-    back after each call, so the learner computes exactly as it does beside Ray workers.
+    back after each call, so the learner computes exactly as it does beside Ray workers. (torch's
+    thread count is per OS thread: a background rollout thread sets its own once.)
     """
 
-    def __init__(self, specs: Sequence[WorkerSpec]) -> None:
+    def __init__(self, specs: Sequence[WorkerSpec], background: bool = False) -> None:
         with _trainer_threads():
             self.workers = [RolloutWorker(s) for s in specs]
         self.num_workers = len(self.workers)
+        self._executor = None
+        if background:
+            threads = max(1, specs[0].torch_threads)
+            self._executor = ThreadPoolExecutor(1, "rollout", torch.set_num_threads, (threads,))
+        self._clock: int | None = None
+        if self._executor is not None:
+            thread = self._executor.submit(threading.get_ident).result()
+            self._clock = time.pthread_getcpuclockid(thread)
+
+    def _call(self, fn: Callable[[], T]) -> Pending[T]:
+        if self._executor is None:
+            with _trainer_threads(self.workers[0].spec.torch_threads):
+                return Pending(fn())
+        return Pending(self._executor.submit(fn), Future.result, Future.done)
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
-        for w in self.workers:
-            w.set_weights(weights, version)
+        def load() -> None:
+            for w in self.workers:
+                w.set_weights(weights, version)
+
+        self._call(load)
+
+    def sample_async(self, requests: Sequence[SampleRequest]) -> Pending[list[RolloutResult]]:
+        return self._call(
+            lambda: [
+                w.sample(q.episodes, q.epsilon, q.max_steps, q.deterministic)
+                for w, q in zip(self.workers, requests, strict=True)
+            ]
+        )
+
+    def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]:
+        if not episodes:
+            return Pending([])
+        return self._call(lambda: self.workers[0].evaluate(episodes))
 
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
-        results = []
-        for w, q in zip(self.workers, requests, strict=True):
-            with _trainer_threads(w.spec.torch_threads):
-                results.append(w.sample(q.episodes, q.epsilon, q.max_steps, q.deterministic))
-        return results
+        return self.sample_async(requests).get()
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
-        if not episodes:
-            return []
-        with _trainer_threads(self.workers[0].spec.torch_threads):
-            return self.workers[0].evaluate(episodes)
+        return self.evaluate_async(episodes).get()
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of the background rollout thread so far (None without one)."""
+        return None if self._clock is None else time.clock_gettime(self._clock)
 
     def stop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
         for w in self.workers:
             w.stop()
 
@@ -123,17 +195,31 @@ class RayWorkerPool:
         for w in self.workers:
             w.set_weights.remote(ref, version)
 
-    def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
-        pending = [
+    def sample_async(self, requests: Sequence[SampleRequest]) -> Pending[list[RolloutResult]]:
+        refs = [
             w.sample.remote(q.episodes, q.epsilon, q.max_steps, q.deterministic)
             for w, q in zip(self.workers, requests, strict=True)
         ]
-        return self.ray.get(pending)
+        return Pending(refs, self.ray.get, self._all_done)
+
+    def _all_done(self, refs: list[Any]) -> bool:
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        return len(ready) == len(refs)
+
+    def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]:
+        if not episodes:
+            return Pending([])
+        return Pending(self.workers[0].evaluate.remote(episodes), self.ray.get)
+
+    def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
+        return self.sample_async(requests).get()
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
-        if not episodes:
-            return []
-        return self.ray.get(self.workers[0].evaluate.remote(episodes))
+        return self.evaluate_async(episodes).get()
+
+    def cpu_seconds(self) -> float | None:
+        """Workers run in other processes: their CPU time comes with their results."""
+        return None
 
     def stop(self) -> None:
         for w in self.workers:
@@ -141,13 +227,18 @@ class RayWorkerPool:
 
 
 def make_worker_pool(
-    specs: Sequence[WorkerSpec], serial: bool, address: str | None = None
+    specs: Sequence[WorkerSpec],
+    serial: bool,
+    address: str | None = None,
+    background: bool = False,
 ) -> SerialWorkerPool | RayWorkerPool:
-    """Serial pool for `serial`, else Ray actors (on `address`, or a local Ray started here)."""
-    return SerialWorkerPool(specs) if serial else RayWorkerPool(specs, address)
+    """Serial pool for `serial` (on a background thread with `background`), else Ray actors
+    (on `address`, or a local Ray started here)."""
+    return SerialWorkerPool(specs, background) if serial else RayWorkerPool(specs, address)
 
 
 __all__ = [
+    "Pending",
     "RayWorkerPool",
     "SampleRequest",
     "SerialWorkerPool",

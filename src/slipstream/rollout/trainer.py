@@ -6,6 +6,11 @@ networks (Clipped PPO or SAC) and checkpoint N+1 is saved and published to the w
 then evaluates that new checkpoint with MIN_EVAL_TRIALS deterministic episodes, which decide
 whether it is the best one (checkpoint 0, the untrained policy, is never evaluated).
 
+With `pipeline`, the workers collect iteration k+1 with policy k while the learner trains on
+iteration k (Clipped PPO's ratio clipping absorbs the one-policy lag; SAC is off-policy): the
+sample for k+1 starts as soon as iteration k's experience is in, and the new weights reach the
+workers after that sample. Threads per role come from `threads.plan_threads`.
+
 The parts live in their own modules: `update` (the learner), `pool` (the workers, in-process
 or as Ray actors), `recording` (the run folder). This module only sequences them.
 """
@@ -16,14 +21,16 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import numpy as np
+import torch
 
 from slipstream.rl.exploration import action_selection
-from slipstream.rollout.pool import SampleRequest, episodes_per_worker, make_worker_pool
+from slipstream.rollout.pool import Pending, SampleRequest, episodes_per_worker, make_worker_pool
 from slipstream.rollout.recording import RunRecorder, read_pretrained
+from slipstream.rollout.threads import ThreadPlan, plan_threads, use_threads
 from slipstream.rollout.train_config import TrainConfig, TrainingError
 from slipstream.rollout.update import LearnerUpdate, PretrainedMismatchError, max_memory_steps
 from slipstream.rollout.worker import WorkerSpec
@@ -48,10 +55,24 @@ class IterationReport:
     seconds: float
     total_steps: int
     checkpoint: str
+    learner_seconds: float = 0.0
+    """Wall time of the update (values for GAE, the frozen policy pass, the epochs)."""
+    learner_cpu_seconds: float = 0.0
+    """CPU time of the learner (this process, less an in-process rollout thread) in the update."""
+    worker_cpu_seconds: float = 0.0
+    """CPU time of the workers' sampling threads (all workers)."""
+    wait_seconds: float = 0.0
+    """Time the trainer waited for experience (the rollout not hidden behind learning)."""
+    eval_lap_seconds: list[float] = field(default_factory=list)
+    """Simulated seconds of each evaluation episode (a lap time where its progress is 100)."""
+    policy_version: int = -1
+    """Checkpoint number of the policy that collected the experience (pipelined: one behind)."""
 
 
-def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list[WorkerSpec]:
-    """One `WorkerSpec` per worker: its track, its cars and its seed."""
+def worker_specs(
+    config: TrainConfig, shares: list[int], iteration: int, torch_threads: int = 1
+) -> list[WorkerSpec]:
+    """One `WorkerSpec` per worker: its track, its cars, its seed and its inference threads."""
     specs = []
     for r, share in enumerate(shares):
         cars = config.cars_per_worker or min(share, 16)
@@ -66,6 +87,7 @@ def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list
                 cars=max(1, min(cars, share)),
                 eval_cars=config.eval_episodes,
                 seed=config.seed + 1000 * (iteration + 1),
+                torch_threads=torch_threads,
             )
         )
     return specs
@@ -92,6 +114,7 @@ class Trainer:
             device=config.device,
             seed=config.seed,
             shared_trunk=config.shared_trunk,
+            precision=config.precision,
         )
         self.recorder = RunRecorder(config, self.num_workers)
         self.iteration = 0
@@ -110,9 +133,21 @@ class Trainer:
                 self._load_pretrained(config.pretrained, config.pretrained_checkpoint)
             self.current_checkpoint = self.recorder.start(self.update.state_dict())
         self.recorder.open()
-        self.workers = make_worker_pool(
-            worker_specs(config, self.shares, self.iteration), config.serial, config.address
+        self.threads: ThreadPlan = plan_threads(
+            self.num_workers,
+            pipeline=config.pipeline,
+            cores=config.cores,
+            remote_workers=config.address is not None,
         )
+        self.workers = make_worker_pool(
+            worker_specs(config, self.shares, self.iteration, self.threads.worker_threads),
+            config.serial,
+            config.address,
+            background=config.pipeline,
+        )
+        use_threads(self.threads.learner_threads)  # after in-process workers set theirs
+        self._in_flight: Pending | None = None
+        log.info("Threads: %s", self.threads.describe())
 
     @property
     def learner(self):
@@ -151,7 +186,8 @@ class Trainer:
                     break
                 if cfg.minutes is not None and time.monotonic() - start >= cfg.minutes * 60:
                     break
-                report = self.run_iteration()
+                last = cfg.iterations is not None and len(reports) + 1 >= cfg.iterations
+                report = self.run_iteration(sample_next=cfg.pipeline and not last)
                 reports.append(report)
                 if on_iteration:
                     on_iteration(report)
@@ -177,18 +213,29 @@ class Trainer:
         cap = max(1, max_memory_steps(cfg.model_metadata) // self.num_workers)
         return [SampleRequest(share, cap, deterministic, epsilon) for share in self.shares]
 
-    def run_iteration(self) -> IterationReport:
-        """Sample with the published policy, update, save and publish, evaluate the new policy."""
+    def run_iteration(self, sample_next: bool = False) -> IterationReport:
+        """Sample with the published policy (or take the sample started last iteration), update,
+        save and publish, evaluate the new policy. `sample_next`: start the next iteration's
+        sample (with the current policy) before updating, so it runs while the learner trains."""
         cfg, rec = self.config, self.recorder
         t0 = time.perf_counter()
-        results = self.workers.sample(self._sample_requests())
+        if self._in_flight is None:
+            self._in_flight = self.workers.sample_async(self._sample_requests())
+        results = self._in_flight.get()
+        self._in_flight = None
         t_rollout = time.perf_counter() - t0
         rec.record_training(results, self.iteration)
         samples = sum(r.num_samples for r in results)
-        t1 = time.perf_counter()
-        rec.record_policy_training(self.update.update(results, self.iteration))
-        t_learn = time.perf_counter() - t1
         self.total_steps += samples
+        if sample_next:
+            self._in_flight = self.workers.sample_async(self._sample_requests())
+        self._learner_threads()
+        t1, cpu1, rollout_cpu1 = time.perf_counter(), time.process_time(), self._rollout_cpu()
+        rec.record_policy_training(
+            self.update.update(results, self.iteration, self._learner_threads)
+        )
+        t_learn = time.perf_counter() - t1
+        learner_cpu = time.process_time() - cpu1 - (self._rollout_cpu() - rollout_cpu1)
         self.checkpoint_number += 1
         name = rec.save_checkpoint(
             self.update.state_dict(), self.checkpoint_number, self.total_steps
@@ -217,10 +264,27 @@ class Trainer:
             seconds=time.perf_counter() - t0,
             total_steps=self.total_steps,
             checkpoint=name,
+            learner_seconds=t_learn,
+            learner_cpu_seconds=learner_cpu,
+            worker_cpu_seconds=sum(r.timings.get("cpu", 0.0) for r in results),
+            wait_seconds=t_rollout,
+            eval_lap_seconds=[e.end_time - e.start_time for e in evaluation],
+            policy_version=min((r.policy_version for r in results), default=-1),
         )
         log.debug("iteration %d: rollout %.1fs, learn %.1fs", self.iteration, t_rollout, t_learn)
         self.iteration += 1
         return report
+
+    def _learner_threads(self) -> None:
+        """All free cores to the learner: fewer while a sample is in flight beside it."""
+        sampling = self._in_flight is not None and not self._in_flight.done()
+        threads = self.threads.learner_threads_while(sampling)
+        if threads != torch.get_num_threads():
+            use_threads(threads)
+
+    def _rollout_cpu(self) -> float:
+        """CPU seconds of an in-process rollout thread so far (0 when workers run elsewhere)."""
+        return self.workers.cpu_seconds() or 0.0
 
     # ------------------------------------------------------------------ display
 

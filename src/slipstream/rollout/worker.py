@@ -78,6 +78,8 @@ class RolloutResult:
     env_steps: int
     seconds: float
     timings: dict[str, float]
+    policy_version: int = -1
+    """Checkpoint number of the policy that collected it (the weights' `version`)."""
 
     @property
     def num_samples(self) -> int:
@@ -154,6 +156,7 @@ class RolloutWorker:
         the argmax with probability 1 - epsilon (True, epsilon).
         """
         start = time.perf_counter()
+        cpu_start = time.thread_time()
         timings = {"policy": 0.0, "env": 0.0}
         core, n = self.core, self.spec.cars
         dt = core.sim.car.dt
@@ -230,7 +233,9 @@ class RolloutWorker:
         result = self._assemble(rows, trace, summaries, final_obs_parts, final_ids)
         result.env_steps = int(sum(len(x) for x in trace.columns.get("steps", [])))
         result.seconds = time.perf_counter() - start
+        timings["cpu"] = time.thread_time() - cpu_start  # this thread's CPU seconds
         result.timings = timings
+        result.policy_version = self.actor.version
         return result
 
     def _act(

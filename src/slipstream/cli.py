@@ -17,7 +17,7 @@ COMMANDS = {
     "export": "Export a model as ONNX + model_metadata.json, packed for the car.",
     "tracks": "List, show, fetch and generate tracks.",
     "analyze": "Plot a run folder's training and evaluation metrics.",
-    "dashboard": "Live web dashboard of a training run.",
+    "dashboard": "Live web dashboard of training runs: charts, the cars' camera and track, log, inputs.",
     "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",
 }
 

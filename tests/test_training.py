@@ -87,7 +87,11 @@ def test_serial_training_writes_a_drfc_run_folder(tmp_path):
     assert [r.iteration for r in reports] == [0, 1]
     check_run_loads(run, 1, 2)
     index = json.loads((run / "model" / "deepracer_checkpoints.json").read_text())
-    assert index["last_checkpoint"]["name"] == f"1_Step-{reports[0].total_steps}.pt"
+    # evaluation runs after each update: the last checkpoint recorded is the newest one, and
+    # the untrained checkpoint 0 is never evaluated, so never the best
+    assert index["last_checkpoint"]["name"] == f"2_Step-{reports[1].total_steps}.pt"
+    assert reports[1].checkpoint == index["last_checkpoint"]["name"]
+    assert not index["best_checkpoint"]["name"].startswith("0_")
     hp = json.loads((run / "ip" / "hyperparameters.json").read_text())
     assert hp["num_episodes_between_training"] == EPISODES
     log = (run / "logs" / "training" / "slipstream-sagemaker.log").read_text()

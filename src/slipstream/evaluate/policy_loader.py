@@ -8,17 +8,25 @@ actions in the model's action space). The checkpoint path imports torch; the ONN
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
-from slipstream.runs import CheckpointIndex, CheckpointMissingError, RunLayout, RunStorage
+from slipstream.export.onnx_policy import OnnxPolicy
+from slipstream.export.package import read_model_file
+from slipstream.rollout.run_model import (
+    RunModelError,
+    as_storage,
+    load_policy_module,
+    read_run_metadata,
+    resolve_checkpoint,
+)
+from slipstream.runs import RunStorage
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +42,6 @@ class Policy(Protocol):
     def act(self, obs: Mapping[str, np.ndarray], deterministic: bool) -> np.ndarray: ...
 
 
-class RunModelError(ValueError):
-    """The run folder has no model that can be loaded as asked."""
-
-
 @dataclass(frozen=True)
 class LoadedModel:
     """A model to evaluate: its metadata, a policy and where it came from."""
@@ -46,51 +50,6 @@ class LoadedModel:
     policy: Policy
     source: str
     """e.g. ``checkpoint 12_Step-4356.pt`` or ``ONNX model.tar.gz``."""
-
-
-def as_storage(run: str | RunStorage) -> RunStorage:
-    return run if isinstance(run, RunStorage) else RunStorage(str(run))
-
-
-def read_run_metadata(storage: RunStorage) -> ModelMetadata:
-    """The run's ``model/model_metadata.json``."""
-    key = RunLayout(storage).model_metadata
-    if not storage.exists(key):
-        raise RunModelError(
-            f"{storage.path(key)} does not exist: {storage.root} is not a trained run folder "
-            "(train one with `slipstream train --run DIR`)"
-        )
-    return parse_model_metadata(json.loads(storage.read_text(key)), source=storage.path(key))
-
-
-def resolve_checkpoint(storage: RunStorage, which: str = "best") -> str:
-    """Name of the ``best`` or ``last`` checkpoint; ``best`` falls back to ``last`` when the
-    run records no best one (with a warning)."""
-    index = CheckpointIndex(storage)
-    try:
-        return index.resolve(which)
-    except CheckpointMissingError:
-        if which != "best":
-            raise
-        name = index.resolve("last")
-        log.warning("%s records no best checkpoint; using the last one, %s", storage.root, name)
-        return name
-
-
-def load_policy_module(
-    storage: RunStorage, metadata: ModelMetadata, checkpoint: str = "best"
-) -> tuple[Any, str]:
-    """(policy tower with the checkpoint's weights, in eval mode; checkpoint name)."""
-    from slipstream.rollout.policy import build_policy
-    from slipstream.runs import load_checkpoint
-
-    name = resolve_checkpoint(storage, checkpoint)
-    state = load_checkpoint(storage, name)
-    if "policy" not in state:
-        raise RunModelError(f"checkpoint {name} holds no 'policy' weights (keys {sorted(state)})")
-    policy = build_policy(metadata)
-    policy.load_state_dict(state["policy"])
-    return policy.eval(), name
 
 
 def load_run_model(
@@ -104,9 +63,6 @@ def load_run_model(
     used (else the run's), and no torch is imported.
     """
     if onnx is not None:
-        from slipstream.export.onnx_policy import OnnxPolicy
-        from slipstream.export.package import read_model_file
-
         _, packed = read_model_file(onnx)
         if packed is not None:
             metadata = parse_model_metadata(packed, source=f"{onnx} (model_metadata.json)")
@@ -125,3 +81,15 @@ def load_run_model(
     actor = PolicyActor(metadata)
     actor.set_weights(module.state_dict(), 0)
     return LoadedModel(metadata, actor, f"checkpoint {name}")
+
+
+__all__ = [
+    "LoadedModel",
+    "Policy",
+    "RunModelError",
+    "as_storage",
+    "load_policy_module",
+    "load_run_model",
+    "read_run_metadata",
+    "resolve_checkpoint",
+]

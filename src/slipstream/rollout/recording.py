@@ -1,0 +1,254 @@
+"""Run recording: what a training run writes into its DRfC-layout run folder.
+
+`RunRecorder` checks the folder (new run, `--resume`, `--pretrained` source) before anything is
+written, then writes the inputs (model_metadata.json, reward_function.py, training_params.yaml,
+hyperparameters.json), the checkpoints and deepracer_checkpoints.json, the per-worker simtrace
+CSVs and TrainingMetrics JSON, and DeepRacer-shaped log lines. It knows nothing of networks or
+workers beyond the state dicts and `RolloutResult`/`EpisodeSummary` records it is handed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from slipstream.rollout.train_config import TrainConfig, TrainingError
+from slipstream.rollout.worker import EpisodeSummary, RolloutResult
+from slipstream.runs import (
+    CheckpointError,
+    CheckpointIndex,
+    RunLayout,
+    RunLogger,
+    RunStorage,
+    SimtraceWriter,
+    TrainingMetricsWriter,
+    average_eval_metric,
+    load_checkpoint,
+    next_checkpoint_number,
+    prune_checkpoints,
+    save_checkpoint,
+    write_run_inputs,
+)
+from slipstream.runs.checkpoints import parse_checkpoint_name
+from slipstream.runs.logs import (
+    best_model_evaluations_line,
+    best_model_mean_line,
+    evaluation_phase_end_line,
+    evaluation_phase_start_line,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed run continues: its last checkpoint and the counters after it."""
+
+    checkpoint: str
+    checkpoint_number: int
+    total_steps: int
+    iteration: int
+    state: dict[str, Any]
+
+
+def read_pretrained(run: str, which: str = "last") -> tuple[str, dict[str, Any]]:
+    """(checkpoint name, state) of another run's ``best``/``last`` Slipstream checkpoint."""
+    other = RunStorage(run)
+    try:
+        name = CheckpointIndex(other).resolve(which)
+        return name, load_checkpoint(other, name)
+    except CheckpointError as exc:
+        raise TrainingError(
+            f"--pretrained {run}: no usable Slipstream checkpoint ({exc}). Give a run folder "
+            "trained by Slipstream, or import a DeepRacer model first with `slipstream import`"
+        ) from None
+
+
+class RunRecorder:
+    """The run folder of one training run, and everything written into it."""
+
+    def __init__(self, config: TrainConfig, num_workers: int) -> None:
+        self.config = config
+        self.num_workers = num_workers
+        self.storage = RunStorage(config.run)
+        self.layout = RunLayout(self.storage, num_workers=max(1, config.workers))
+        self.index = CheckpointIndex(self.storage, config.best_model_metric)
+        self.logger: RunLogger | None = None
+        self.simtrace: SimtraceWriter | None = None
+        self.metrics: list[TrainingMetricsWriter] = []
+        self.episode_counts: list[int] = []
+
+    # ------------------------------------------------------------------ before writing
+
+    def resume_point(self) -> ResumePoint:
+        """The last checkpoint to continue from (`--resume`); TrainingError when there is none."""
+        existing = next_checkpoint_number(self.storage)
+        if existing == 0:
+            raise TrainingError(
+                f"--resume: {self.config.run} has no checkpoint to resume from; drop --resume to "
+                "start a new run there"
+            )
+        name = self.index.resolve("last")
+        state = load_checkpoint(self.storage, name)
+        log.info(
+            f"Checkpoint> Restoring from path={self.storage.path(self.layout.checkpoint(name))}"
+        )
+        return ResumePoint(
+            checkpoint=name,
+            checkpoint_number=existing - 1,
+            total_steps=parse_checkpoint_name(name)[1],
+            iteration=self.layout.next_iteration_index(),
+            state=state,
+        )
+
+    def check_new(self) -> None:
+        """TrainingError when the folder already holds a model (nothing is changed)."""
+        if next_checkpoint_number(self.storage) > 0 or self.storage.exists(
+            self.layout.checkpoint_index
+        ):
+            raise TrainingError(
+                f"{self.config.run} already holds a trained model; pass --resume to continue it, "
+                "or choose a new --run folder (nothing was changed)"
+            )
+
+    # ------------------------------------------------------------------ writing
+
+    def processed_hyperparameters(self) -> str:
+        cfg = self.config
+        return cfg.hyperparameters.to_processed_json(cfg.model_metadata.training_algorithm)
+
+    def training_params(self) -> dict[str, str] | list[dict[str, str]]:
+        """training_params.yaml: the world keys, with the track(s) actually trained on."""
+        cfg = self.config
+        world = dict(cfg.world)
+        world["WORLD_NAME"] = cfg.track
+        world["RACE_TYPE"] = cfg.race_type
+        world["NUM_WORKERS"] = self.num_workers
+        world = {k: str(v) for k, v in world.items()}
+        if cfg.worker_tracks:
+            return [{**world, "WORLD_NAME": cfg.track_of(w)} for w in range(self.num_workers)]
+        return world
+
+    def start(self, state: Mapping[str, Any]) -> str:
+        """A new run: write the inputs and checkpoint 0 (`state`); returns its name."""
+        cfg = self.config
+        source = cfg.reward_function.source_text or "# reward function given as a Python callable\n"
+        write_run_inputs(
+            self.layout,
+            cfg.model_metadata.to_json_dict(),
+            self.processed_hyperparameters(),
+            source,
+            self.training_params(),
+        )
+        return save_checkpoint(self.storage, state, 0, 0)
+
+    def open(self) -> None:
+        """Open the log, simtrace and metrics writers (after `start` or `resume_point`)."""
+        self.logger = RunLogger(self.layout, echo=None)
+        self.simtrace = SimtraceWriter(self.layout)
+        self.metrics = [
+            TrainingMetricsWriter(
+                self.storage, self.layout.training_metrics(w), self.config.best_model_metric
+            )
+            for w in range(self.num_workers)
+        ]
+        self.episode_counts = [m.last_episode for m in self.metrics]
+        self.logger.startup(
+            self.config.model_metadata.to_json_dict(), self.processed_hyperparameters()
+        )
+
+    def record_training(self, results: Sequence[RolloutResult], iteration: int) -> None:
+        """The training episodes of one iteration: log lines, metrics, simtrace rows."""
+        for r in results:
+            w = r.worker
+            for e in r.episodes:
+                e.episode += self.episode_counts[w]
+                self.logger.training_episode(w, e.episode, e.total_reward, e.steps, iteration)
+            if r.episodes:
+                self.metrics[w].add_episodes(
+                    episode=[e.episode for e in r.episodes],
+                    trial=[e.trial for e in r.episodes],
+                    total_reward=[e.total_reward for e in r.episodes],
+                    progress=[e.progress for e in r.episodes],
+                    status=[e.status for e in r.episodes],
+                    start_time_s=[e.start_time for e in r.episodes],
+                    end_time_s=[e.end_time for e in r.episodes],
+                )
+                self.episode_counts[w] = r.episodes[-1].episode
+            # `episode`: 0-based count of this worker's completed training episodes (survives --resume)
+            first = self.episode_counts[w] - len(r.episodes)
+            simtrace = {**r.simtrace, "episode": first + r.simtrace_episode}
+            self.simtrace.add(simtrace, iteration=iteration, worker=w)
+
+    def record_policy_training(self, epochs: Sequence[Mapping[str, float]]) -> None:
+        for epoch in epochs:
+            self.logger.policy_training(
+                epoch["surrogate_loss"],
+                epoch["kl_divergence"],
+                epoch["entropy"],
+                epoch["training_epoch"],
+                epoch["learning_rate"],
+            )
+
+    def save_checkpoint(self, state: Mapping[str, Any], number: int, total_steps: int) -> str:
+        """Checkpoint `number`, older ones pruned (best and this one kept); returns its name."""
+        name = save_checkpoint(self.storage, state, number, total_steps)
+        best = self.index.best.name if self.index.best is not None else name
+        prune_checkpoints(self.storage, protect={best, name})
+        self.logger.checkpoint_saved(name, number, parse_checkpoint_name(best)[0], number)
+        return name
+
+    def record_evaluation(
+        self, evaluation: Sequence[EpisodeSummary], iteration: int, checkpoint: str
+    ) -> bool:
+        """Worker 0's evaluation of `checkpoint`: log lines, metrics, the checkpoint index.
+
+        Returns whether `checkpoint` became the best one.
+        """
+        if not evaluation:
+            return False
+        self.logger.write(evaluation_phase_start_line())
+        last = self.episode_counts[0]
+        for e in evaluation:
+            self.logger.testing_episode(0, last, e.total_reward, e.steps, iteration)
+        self.metrics[0].add_episodes(
+            episode=last,
+            trial=[e.trial for e in evaluation],
+            total_reward=[e.total_reward for e in evaluation],
+            progress=[e.progress for e in evaluation],
+            status=[e.status for e in evaluation],
+            start_time_s=[e.start_time for e in evaluation],
+            end_time_s=[e.end_time for e in evaluation],
+            phase="evaluation",
+        )
+        progress = [e.progress for e in evaluation]
+        success = float(np.mean([p >= 100.0 for p in progress]))
+        mean_reward = float(np.mean([e.total_reward for e in evaluation]))
+        self.logger.write(evaluation_phase_end_line(success, mean_reward))
+        metric = self.config.best_model_metric
+        avg = average_eval_metric(
+            metric,
+            progress,
+            total_reward=[e.total_reward for e in evaluation],
+            lap_time_ms=[1000 * (e.end_time - e.start_time) for e in evaluation],
+        )
+        self.logger.write(best_model_evaluations_line(progress, metric))
+        self.logger.write(best_model_mean_line(avg, metric))
+        return self.index.update(checkpoint, avg, time_stamp=time.time())
+
+    def end_iteration(self, iteration: int) -> None:
+        """Write the iteration's simtrace files and flush the logs."""
+        self.simtrace.write_iteration(iteration)
+        self.logger.flush()
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
+
+
+__all__ = ["ResumePoint", "RunRecorder", "read_pretrained"]

@@ -21,6 +21,7 @@ from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
 from slipstream.config.reward_function import RewardFunction
 from slipstream.env.core import DeepRacerCore
 from slipstream.rollout.policy import PolicyActor
+from slipstream.runs.live import FramePublisher
 from slipstream.sim import episode as ep
 
 
@@ -39,6 +40,9 @@ class WorkerSpec:
     seed: int = 0
     torch_threads: int = 1
     max_episode_steps: int = 10_000
+    live_dir: str | None = None
+    """Where to publish camera and top-down frames while a dashboard watches
+    (`slipstream.runs.live`); None: never."""
 
 
 @dataclass
@@ -110,6 +114,7 @@ class RolloutWorker:
         self.actor = PolicyActor(self.metadata, seed=base)
         self.episodes_done = 0
         self._eval_core: DeepRacerCore | None = None
+        self.frames = FramePublisher(spec.live_dir, spec.worker_index)
 
     def _make_core(self, cars: int, training: bool) -> DeepRacerCore:
         world = dict(self.spec.world)
@@ -172,6 +177,7 @@ class RolloutWorker:
             step = core.step(actions)
             timings["policy"] += t1 - t0
             timings["env"] += time.perf_counter() - t1
+            self.frames.publish(core, step.obs, active)
             r = step.result
             env_steps += int(active.sum())
             learn = np.flatnonzero(r.phase_was_run & active)

@@ -5,6 +5,7 @@
 const CONFIG = { displaylogo: false, responsive: true };
 const MARGIN = { l: 50, r: 10, t: 36, b: 36 };
 let runNames = [];
+let xStep = 1; // iteration axis tick spacing: whole iterations, at most ~10 ticks
 
 function shortName(root) {
   const parts = root.split("/").filter((p) => p);
@@ -16,7 +17,7 @@ function layout(title, ytitle, extra) {
     {
       title: { text: title, font: { size: 14 } },
       margin: MARGIN,
-      xaxis: { title: { text: "iteration" }, rangemode: "tozero", tickformat: "d" },
+      xaxis: { title: { text: "iteration" }, rangemode: "tozero", tick0: 0, dtick: xStep },
       yaxis: { title: { text: ytitle } },
       legend: { orientation: "h", y: -0.25, font: { size: 10 } },
       uirevision: title,
@@ -47,7 +48,18 @@ function perRun(runs, group, key, suffix) {
   });
 }
 
+function lastIteration(runs) {
+  let last = 0;
+  for (const run of runs) {
+    const lists = [run.evaluation.iteration, run.learner.iteration, run.speed.iteration];
+    for (const s of Object.values(run.workers)) lists.push(s.iteration);
+    for (const l of lists) if (l.length) last = Math.max(last, l[l.length - 1]);
+  }
+  return last;
+}
+
 function drawCharts(runs) {
+  xStep = Math.max(1, Math.ceil((lastIteration(runs) + 1) / 10));
   const pct = { yaxis: { title: { text: "%" }, range: [0, 105] } };
   Plotly.react("chart-reward", perWorker(runs, "reward"), layout("Mean episode reward", "reward"), CONFIG);
   Plotly.react("chart-progress", perWorker(runs, "progress"), layout("Mean progress (training)", "%", pct), CONFIG);

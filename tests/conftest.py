@@ -29,7 +29,9 @@ def chromium_executable() -> str:
     installs it when run as root. Set SLIPSTREAM_CHROMIUM to use another executable."""
     import shutil
 
-    pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
+    pytest.importorskip(
+        "playwright", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     found = os.environ.get("SLIPSTREAM_CHROMIUM") or shutil.which("chromium")
     if not found:
         pytest.skip(

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dashboard_server import running_dashboard
 from PIL import Image
+
+from dashboard_server import running_dashboard
 
 pytestmark = pytest.mark.slow
 
@@ -92,9 +93,7 @@ def test_dashboard_shows_live_cars_and_growing_charts(tmp_path, chromium_executa
             _wait(lambda: _points(page, "chart-progress") >= 1, 90, "the first iteration", proc)
             before = _points(page, "chart-progress")
             page.screenshot(path=str(shots / "dashboard-charts-before.png"), full_page=True)
-            _wait(
-                lambda: _points(page, "chart-progress") > before, 90, "the next iteration", proc
-            )
+            _wait(lambda: _points(page, "chart-progress") > before, 90, "the next iteration", proc)
             assert _points(page, "chart-speed") >= 1
             page.screenshot(path=str(shots / "dashboard-charts-after.png"), full_page=True)
             log_text = page.inner_text("#log")

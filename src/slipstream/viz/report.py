@@ -220,6 +220,18 @@ def section_of(
     return np.minimum(wp * sections // max(waypoints, 1), sections - 1)
 
 
+def action_shares(
+    section: np.ndarray, actions: np.ndarray, ids: list[int], sections: int = SECTIONS
+) -> np.ndarray:
+    """(len(ids), sections) percentage of each section's steps that took each action
+    (0 for a section without steps)."""
+    counts = np.zeros((len(ids), sections))
+    for k, a in enumerate(ids):
+        counts[k] = np.bincount(section[actions == a], minlength=sections)[:sections]
+    totals = np.bincount(section, minlength=sections)[:sections]
+    return 100.0 * counts / np.maximum(totals, 1)
+
+
 def plot_action_use(
     traces: Traces, track: Track | None, model_metadata: dict[str, Any] | None
 ) -> bytes | None:
@@ -250,13 +262,13 @@ def plot_action_use(
         actions = steps["action"].to_numpy().astype(int)
         labels = _action_labels(model_metadata)
         ids = sorted(set(actions.tolist()) | set(labels))
-        totals = np.array([max(np.sum(section == s), 1) for s in x], float)
+        shares = action_shares(section, actions, ids)
         bottom = np.zeros(SECTIONS)
         from matplotlib import colormaps
 
         colours = colormaps["tab10" if len(ids) <= 10 else "tab20"]
         for k, a in enumerate(ids):
-            share = np.array([np.sum((section == s) & (actions == a)) for s in x]) / totals
+            share = shares[k] / 100.0
             ax.bar(
                 x,
                 100 * share,

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--track", default=None)
     train.add_argument("--json", action="store_true")
     train.add_argument("--workers", type=int, default=1)
+    train.add_argument("--iterations", type=int, default=2, help="the last one is reported")
+    train.add_argument(
+        "--run",
+        default=None,
+        help="run folder (default: a temporary folder); a dashboard can watch it",
+    )
     learn = sub.add_parser(
         "learn", help="minutes until the first 100%% evaluation lap (DRfC defaults)"
     )
@@ -58,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.which == "train":
         from slipstream.rollout.bench import benchmark_train
 
-        result = benchmark_train(track=args.track, workers=args.workers)
+        result = benchmark_train(
+            track=args.track, workers=args.workers, iterations=args.iterations, run=args.run
+        )
     else:
         from slipstream.rollout.bench import benchmark_learn
 

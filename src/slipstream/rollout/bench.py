@@ -63,12 +63,16 @@ def benchmark_learn(
 
 
 def benchmark_train(
-    track: str | None = None, workers: int = 1, iterations: int = 2, echo=None
+    track: str | None = None,
+    workers: int = 1,
+    iterations: int = 2,
+    echo=None,
+    run: str | None = None,
 ) -> dict[str, Any]:
     """Rollout env steps per second (policy inference included) and learner samples per second
     (PPO, SHALLOW camera network, DRfC defaults)."""
     config = TrainConfig(
-        run=tempfile.mkdtemp(prefix="slipstream-bench-train-"),
+        run=run or tempfile.mkdtemp(prefix="slipstream-bench-train-"),
         model_metadata=load_model_metadata(None),
         hyperparameters=load_hyperparameters(None),
         reward_function=as_reward_function(None),

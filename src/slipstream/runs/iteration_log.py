@@ -19,6 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import socket
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,6 +82,36 @@ def tensorboard_scalars(record: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+class TensorBoardScalars:
+    """An event file of scalars, written with tensorboard's record writer and protos only
+    (``torch.utils.tensorboard`` would import TensorFlow whenever it is installed)."""
+
+    def __init__(self, folder: str) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+        from tensorboard.summary.writer.record_writer import RecordWriter
+
+        self._event, self._summary = Event, Summary
+        os.makedirs(folder, exist_ok=True)
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.0"
+        self.path = os.path.join(folder, name)
+        self._file = open(self.path, "wb")
+        self._records = RecordWriter(self._file)
+        self._write(self._event(wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _write(self, event) -> None:
+        self._records.write(event.SerializeToString())
+
+    def add_scalars(self, scalars: Mapping[str, float], step: int) -> None:
+        values = [self._summary.Value(tag=t, simple_value=float(v)) for t, v in scalars.items()]
+        summary = self._summary(value=values)
+        self._write(self._event(wall_time=time.time(), step=int(step), summary=summary))
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class IterationLog:
     """Appends iteration records to ``logs/iterations.jsonl`` (and TensorBoard if installed)."""
 
@@ -88,11 +121,9 @@ class IterationLog:
         self._writer = None
         if tensorboard and self.storage.is_local:
             try:
-                from torch.utils.tensorboard import SummaryWriter
+                self._writer = TensorBoardScalars(self.storage.path(layout.tensorboard_dir))
             except ImportError:
                 log.debug("tensorboard not installed: no TensorBoard scalars")
-            else:
-                self._writer = SummaryWriter(self.storage.path(layout.tensorboard_dir))
 
     @property
     def writes_tensorboard(self) -> bool:
@@ -103,10 +134,7 @@ class IterationLog:
         line = json.dumps(_jsonable(record), allow_nan=False)
         self.storage.append_text(self.layout.iteration_log, line + "\n")
         if self._writer is not None:
-            step = int(record["iteration"])
-            for tag, value in tensorboard_scalars(record).items():
-                self._writer.add_scalar(tag, value, step)
-            self._writer.flush()
+            self._writer.add_scalars(tensorboard_scalars(record), int(record["iteration"]))
 
     def close(self) -> None:
         if self._writer is not None:

@@ -313,7 +313,7 @@ class _Core:
     def __init__(self) -> None:
         self.calls = 0
 
-    def render_topdown(self) -> np.ndarray:
+    def render_topdown(self, size=(480, 640)) -> np.ndarray:
         self.calls += 1
         img = np.zeros((48, 64, 3), np.uint8)
         img[10:20, 10:20] = (230, 60, 50)

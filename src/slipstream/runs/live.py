@@ -29,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-FPS = 8.0
+FPS = 6.0
 """Frames per second a watched worker publishes (the dashboard asks for at least 5)."""
+TOPDOWN_SIZE = (360, 480)
+"""(H, W) of the published top-down view."""
 WATCH_TIMEOUT_S = 3.0
 """A watch file older than this means nobody watches any more."""
 CHECK_EVERY_S = 0.5
@@ -119,7 +121,10 @@ class FramePublisher:
         camera = camera_image(obs, int(running[0]) if len(running) else 0)
         if camera is not None:
             _write_atomic(folder / f"camera-{self.worker}.png", encode_png(camera))
-        _write_atomic(folder / f"topdown-{self.worker}.jpg", encode_jpeg(core.render_topdown()))
+        _write_atomic(
+            folder / f"topdown-{self.worker}.jpg",
+            encode_jpeg(core.render_topdown(size=TOPDOWN_SIZE)),
+        )
 
 
 @dataclass(frozen=True)

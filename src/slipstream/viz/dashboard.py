@@ -40,7 +40,9 @@ from slipstream.viz.feed import RunFeed
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 POLL_S = 1.0
-"""Shortest interval between two reads of the run folders."""
+"""Shortest interval between two reads of a local run folder."""
+REMOTE_POLL_S = 5.0
+"""... and of a run folder on an object store (each read is a few requests)."""
 FRAME_POLL_S = 0.04
 TOUCH_EVERY_S = 1.0
 HEARTBEAT_S = 15.0
@@ -103,19 +105,20 @@ class Dashboard:
             raise DashboardError("give at least one run folder")
         self.feeds = [RunFeed(run) for run in runs]
         self._lock = threading.Lock()
-        self._last_poll = 0.0
+        self._due = [0.0] * len(self.feeds)
         self.version = 0
 
     def poll(self) -> int:
-        """Read new data of every run (if `POLL_S` passed); returns a version that changes
-        whenever any run changed."""
+        """Read new data of every run whose interval (`POLL_S`, `REMOTE_POLL_S`) passed;
+        returns a version that changes whenever any run changed."""
         with self._lock:
             now = time.monotonic()
-            if now - self._last_poll >= POLL_S:
-                self._last_poll = now
-                for feed in self.feeds:
-                    if feed.poll():
-                        self.version += 1
+            for i, feed in enumerate(self.feeds):
+                if now < self._due[i]:
+                    continue
+                self._due[i] = now + (POLL_S if feed.storage.is_local else REMOTE_POLL_S)
+                if feed.poll():
+                    self.version += 1
             return self.version
 
     def snapshot(self) -> dict[str, Any]:

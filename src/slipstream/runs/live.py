@@ -151,26 +151,24 @@ class FrameWatcher:
         os.utime(path)
 
     def latest(self) -> Frame | None:
-        """The frame written since the last call, or None if there is no newer one."""
-        paths = [
-            self.folder / f"camera-{self.worker}.png",
-            self.folder / f"topdown-{self.worker}.jpg",
-        ]
-        stamps = []
-        for p in paths:
-            try:
-                stamps.append(p.stat().st_mtime)
-            except OSError:
-                stamps.append(0.0)
-        stamp = max(stamps)
+        """The frame written since the last call, or None if there is no newer one.
+
+        A frame's stamp is its top-down file's (written after the camera image)."""
+        camera = self.folder / f"camera-{self.worker}.png"
+        topdown = self.folder / f"topdown-{self.worker}.jpg"
+        try:
+            stamp = topdown.stat().st_mtime
+        except OSError:
+            return None
         if stamp <= self._stamp:
             return None
         self._stamp = stamp
-
-        def read(path: Path, mtime: float) -> bytes | None:
-            try:
-                return path.read_bytes() if mtime else None
-            except OSError:
-                return None
-
-        return Frame(read(paths[0], stamps[0]), read(paths[1], stamps[1]), stamp)
+        try:
+            picture = topdown.read_bytes()
+        except OSError:
+            return None
+        try:
+            image = camera.read_bytes()
+        except OSError:
+            image = None
+        return Frame(image, picture, stamp)

@@ -383,3 +383,25 @@ def test_live_stream_pushes_the_published_camera_image(run):
     np.testing.assert_array_equal(camera, obs["FRONT_FACING_CAMERA"][0, :, :, 0])
     assert base64.b64decode(event["topdown"])[:2] == b"\xff\xd8"  # JPEG
     assert Path(folder, "watch-0").exists()
+
+
+def test_several_runs_side_by_side(run, tmp_path):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    w1 = TrainingMetricsWriter(RunStorage(str(other)), "metrics/TrainingMetrics_1.json")
+    _episodes(w1, [5, 6], [1, 3], [10, 10], ["off_track", "off_track"])
+    with running_dashboard([run, other]) as (base, _, _):
+        status, body = _get(base, "/api/runs")
+        assert status == 200
+        assert json.loads(body) == [{"id": 0, "run": str(run)}, {"id": 1, "run": str(other)}]
+        status, body = _get(base, "/api/snapshot")
+        first, second = json.loads(body)["runs"]
+        assert (first["id"], second["id"]) == (0, 1)
+        assert first["workers"]["1"]["iteration"] == [0, 1]
+        assert second["workers"]["1"]["iteration"] == [0, 1, 2]
+        assert second["workers"]["1"]["reward"][-1] == 2.0
+        assert _get(base, "/files/1/metrics/TrainingMetrics_1.json")[0] == 200
+        assert _get(base, "/api/live/2/0")[0] == 404
+        assert _get(base, "/api/live/0/x")[0] == 404

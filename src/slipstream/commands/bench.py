@@ -1,4 +1,4 @@
-"""`slipstream bench sim|train|learn`: the benchmarks the README and notes quote."""
+"""`slipstream bench sim|train|frames|learn`: the benchmarks the README and notes quote."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="run folder (default: a temporary folder); a dashboard can watch it",
     )
+    frames = sub.add_parser(
+        "frames", help="what a dashboard watching the cars costs a rollout worker (CPU per step)"
+    )
+    frames.add_argument("--repeats", type=int, default=3)
+    frames.add_argument("--json", action="store_true")
     learn = sub.add_parser(
         "learn", help="minutes until the first 100%% evaluation lap (DRfC defaults)"
     )
@@ -67,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         result = benchmark_train(
             track=args.track, workers=args.workers, iterations=args.iterations, run=args.run
         )
+    elif args.which == "frames":
+        from slipstream.rollout.bench import benchmark_frames
+
+        result = benchmark_frames(repeats=args.repeats)
     else:
         from slipstream.rollout.bench import benchmark_learn
 

@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	# torch first, pinned, so pip never pulls a multi-GB CUDA build for the project's torch requirement
 	$(BIN)/python -m pip install "torch==2.13.0"
-	$(BIN)/python -m pip install -e ".[test,s3]"
+	# deepracer: TensorFlow CPU + OpenVINO (~330 MB of wheels) for the car / DRfC model tests
+	$(BIN)/python -m pip install -e ".[test,s3,deepracer]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -13,8 +13,6 @@ import math
 import numpy as np
 from PIL import Image
 
-from slipstream.render.camera_kernels import SKY_GRADIENT_SPAN
-from slipstream.render.camera_table import SKYLINE_SIZE, skyline_table
 from slipstream.render.texture import TrackTexture
 
 
@@ -63,7 +61,7 @@ def reference_frame(
     native=(640, 480),
     image=(160, 120),
 ) -> np.ndarray:
-    """One (120, 160) uint8 frame the slow way (no boxes)."""
+    """One (120, 160) uint8 frame the slow way (no boxes): ground, the wall box, void above."""
     d = reference_rays(position[2], pitch, hfov, native, ss)
     x, y, yaw = pose
     c, s = math.cos(yaw), math.sin(yaw)
@@ -81,15 +79,30 @@ def reference_frame(
         (wy - texture.origin[1]) / texture.resolution,
         grass,
     )
-    elev = np.arctan2(d[..., 2], np.hypot(d[..., 0], d[..., 1]))
-    az = np.arctan2(d[..., 1], d[..., 0]) + yaw
-    sky_h, sky_t = texture.grey_value("sky_horizon"), texture.grey_value("sky_top")
-    sky = sky_h + (sky_t - sky_h) * np.clip(elev / SKY_GRADIENT_SPAN, 0, 1)
-    skyline = skyline_table()
-    idx = np.floor(np.mod(az, 2 * math.pi) / (2 * math.pi) * SKYLINE_SIZE).astype(np.int64)
-    band = elev < skyline[idx % SKYLINE_SIZE]
-    sky = np.where(band, texture.grey_value("background"), sky)
-    native_img = np.where(down, ground, sky)
+    # walls: where the ray leaves the wall box (slab test in the horizontal plane)
+    dwx = c * d[..., 0] - s * d[..., 1]
+    dwy = s * d[..., 0] + c * d[..., 1]
+    cx = x + c * position[0] - s * position[1]
+    cy = y + s * position[0] + c * position[1]
+    if texture.walls is None:
+        t_wall = np.full(d.shape[:-1], np.inf)
+        face = np.zeros(d.shape[:-1], dtype=np.int64)
+        wall_height = 0.0
+    else:
+        x0, y0, x1, y1 = texture.walls
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tx = np.where(dwx > 0, (x1 - cx) / dwx, np.where(dwx < 0, (x0 - cx) / dwx, np.inf))
+            ty = np.where(dwy > 0, (y1 - cy) / dwy, np.where(dwy < 0, (y0 - cy) / dwy, np.inf))
+        t_wall = np.minimum(tx, ty)
+        face = np.where(tx < ty, np.where(dwx > 0, 1, 0), np.where(dwy > 0, 3, 2))
+        wall_height = texture.wall_height
+    z_wall = position[2] + t_wall * d[..., 2]
+    on_ground = down & (t < t_wall)
+    on_wall = ~on_ground & (z_wall <= wall_height)
+    face_grey = texture.wall_greys()[face]
+    native_img = np.where(
+        on_ground, ground, np.where(on_wall, face_grey, texture.grey_value("void"))
+    )
     h, w = native[1], native[0]
     native_img = native_img.reshape(h, ss, w, ss).mean(axis=(1, 3)).astype(np.float32)
     small = Image.fromarray(native_img, mode="F").resize(image, Image.BILINEAR)

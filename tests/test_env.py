@@ -170,3 +170,18 @@ def test_bot_lane_changes_are_repeatable_for_a_seed():
             *_, info = env.step(0)  # hard right: the car stays put-ish, bots keep driving
         runs.append(info["reward_params"]["objects_location"])
     assert runs[0] == runs[1]
+
+
+def test_camera_augmentation_is_opt_in_seeded_and_drawn_per_episode():
+    world = {"CAMERA_AUGMENTATION": "true"}
+    a = DeepRacerEnv(track=TRACK, world=world)
+    b = DeepRacerEnv(track=TRACK, world=world)
+    plain = DeepRacerEnv(track=TRACK)
+    oa, _ = a.reset(seed=4)
+    ob, _ = b.reset(seed=4)
+    op, _ = plain.reset(seed=4)
+    assert np.array_equal(oa["FRONT_FACING_CAMERA"], ob["FRONT_FACING_CAMERA"])
+    diff = np.abs(oa["FRONT_FACING_CAMERA"].astype(int) - op["FRONT_FACING_CAMERA"])
+    assert diff.mean() > 2.0
+    again, _ = a.reset()
+    assert not np.array_equal(again["FRONT_FACING_CAMERA"], oa["FRONT_FACING_CAMERA"])

@@ -176,3 +176,36 @@ def test_model_tar_gz_layout_and_round_trip(tmp_path, exported) -> None:
     bare.write_bytes(onnx_bytes)
     assert read_model_file(bare) == (onnx_bytes, stored)  # metadata travels in the ONNX props
     assert OnnxPolicy(path).metadata == md
+
+
+def test_tensorflow_formats_say_how_to_install_tensorflow(tmp_path, monkeypatch, capsys) -> None:
+    """Without TensorFlow, `export --format car|deepracer` and `import` fail with the install line."""
+    import sys
+
+    from slipstream.cli import main
+    from slipstream.export.car_package import pack_car_model
+    from slipstream.runs import CheckpointIndex, RunStorage, save_checkpoint
+    from slipstream.runs.layout import RunLayout, write_run_inputs
+
+    md = MODELS["ppo_discrete"]
+    storage = RunStorage(str(tmp_path / "run"))
+    write_run_inputs(
+        RunLayout(storage), md.to_json_dict(), "{}", "def reward_function(p):\n    return 1.0\n", {}
+    )
+    torch.manual_seed(0)
+    policy = build_policy(md)
+    name = save_checkpoint(storage, {"policy": policy.state_dict()}, 1, 10)
+    CheckpointIndex(storage).update(name, 1.0)
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(pack_car_model(b"not read", md.to_json_dict()))
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` raises ImportError
+    for argv in (
+        ["export", str(tmp_path / "run"), "--format", "car"],
+        ["export", str(tmp_path / "run"), "--format", "deepracer"],
+        ["import", str(archive), "--run", str(tmp_path / "imported")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "needs TensorFlow" in err and "pip install 'slipstream[deepracer]'" in err
+    assert not (tmp_path / "imported").exists()
+    assert not (tmp_path / "run" / "export").exists()

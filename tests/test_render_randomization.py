@@ -15,6 +15,7 @@ from slipstream.render import (
     render_cameras,
     sample_luts,
 )
+from slipstream.render.randomization import MATERIALS
 from slipstream.render.texture import grey_of
 from slipstream.tracks import Track
 
@@ -66,7 +67,7 @@ def test_lut_maps_each_material_to_its_jittered_grey():
     luts = sample_luts(np.random.default_rng(5), 4, colours, spec)
     # redo the draw by hand: the road's jittered colour -> its grey
     rng = np.random.default_rng(5)
-    jitter = rng.normal(0.0, 1.0, (4, 8, 3)) * 20.0
+    jitter = rng.normal(0.0, 1.0, (4, len(MATERIALS), 3)) * 20.0
     road_rgb = np.clip(np.array(colours.road) + jitter[:, 1], 0, 255)
     road = math.floor(grey_of(colours.road) + 1e-6)
     assert luts[:, road].tolist() == np.floor(grey_of(road_rgb)).astype(int).tolist()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from slipstream.render import TextureError, TrackColours, TrackMarkings, TrackTexture
+from slipstream.render.looks import Speckle, TrackLook
 from slipstream.render.texture import grey_of, grey_pyramid
 from slipstream.tracks import Track
 
@@ -20,7 +21,7 @@ def circle():
     ring = np.column_stack([np.cos(a), np.sin(a)])
     route = np.hstack([RADIUS * ring, (RADIUS - HALF_WIDTH) * ring, (RADIUS + HALF_WIDTH) * ring])
     track = Track.from_route(route, "circle")
-    return track, TrackTexture.from_track(track)
+    return track, TrackTexture.from_track(track, look=TrackLook("test"))
 
 
 def grey(name):
@@ -81,7 +82,8 @@ def test_dashed_centre_line_and_start_line(circle):
     gap_mid = dash_mid + period / 2
     for s, want in [(dash_mid, "centre_line"), (gap_mid, "road")]:
         xy, _ = track.point_at(s)
-        assert np.all(tex.sample_grey(xy) == grey(want))
+        # the 2.54 cm line is about 5 texels wide: its middle texel may be partly anti-aliased
+        assert np.all(np.abs(tex.sample_grey(xy).astype(int) - grey(want)) <= 6)
     # the start line crosses the road at waypoint 0 (angle 0), between the border lines
     across = np.array([[RADIUS + d, 0.0] for d in (-0.3, 0.0, 0.3)])
     assert np.all(tex.sample_grey(across) == grey("start_line"))
@@ -121,3 +123,39 @@ def test_bad_settings_raise(circle):
         TrackTexture.from_track(track, supersample=0)
     with pytest.raises(TextureError, match="colour"):
         TrackColours(road=(300, 0, 0))
+
+
+def test_speckle_is_seeded_per_material_noise_of_the_predicted_strength(circle):
+    track, flat = circle
+    look = TrackLook("test", speckle=Speckle(road=6.0, field=0.0, lines=0.0, grain=0.0025))
+    tex = TrackTexture.from_track(track, look=look, mip_blur=0)
+    again = TrackTexture.from_track(track, look=look, mip_blur=0)
+    assert np.array_equal(tex.grey_levels[0], again.grey_levels[0])  # same track, same noise
+    # road texels 0.1-0.2 m from the centre line, away from every painted line
+    angles = np.linspace(0.3, 6.0, 400)
+    radii = RADIUS + np.array([-0.2, -0.1, 0.1, 0.2])
+    pts = np.stack(
+        [np.outer(radii, np.cos(angles)).ravel(), np.outer(radii, np.sin(angles)).ravel()], 1
+    )
+    road = tex.sample_grey(pts).astype(float)
+    # grain 2.5 mm on 5 mm texels: std 6 * 2.5 / 5 = 3 grey levels, zero mean (before truncation
+    # to uint8, which lowers the mean by 0.5)
+    assert road.std() == pytest.approx(3.0, rel=0.15)
+    assert road.mean() == pytest.approx(grey_of(TrackColours().road) - 0.5, abs=0.4)
+    # no speckle on the field
+    grass = tex.sample_grey(np.array([[0.3, 0.0], [0.0, 0.4], [RADIUS + 0.8, 0.0]]))
+    assert np.all(grass == grey("grass"))
+    assert np.array_equal(flat.rgb, tex.rgb)  # the top-down colour image has no speckle
+
+
+def test_kerbs_alternate_red_and_white_stripes_outside_both_borders(circle):
+    track, _ = circle
+    markings = TrackMarkings(kerb_width=0.076, kerb_stripe=0.24)
+    tex = TrackTexture.from_track(track, look=TrackLook("kerbs", markings=markings))
+    for r in (RADIUS + HALF_WIDTH + 0.038, RADIUS - HALF_WIDTH - 0.038):
+        # stripes start at waypoint 0 (angle 0) and run CCW: red 0-0.24 m, white 0.24-0.48 m
+        for arc, name in ((0.12, "kerb_red"), (0.36, "kerb_white"), (0.60, "kerb_red")):
+            assert tex.sample_grey(at_radius(r, arc / r))[0] == grey(name), (r, arc)
+    # the road's own border line is still inside the road
+    inset = markings.border_width / 2
+    assert tex.sample_grey(at_radius(RADIUS + HALF_WIDTH - inset, 1.0))[0] == grey("border_line")

@@ -33,8 +33,10 @@ def n_params(module: torch.nn.Module) -> int:
     ("network", "flat", "out"),
     [
         (SHALLOW, 11 * 16 * 64, 11264),  # 29x39x32 -> 13x18x64 -> 11x16x64
-        (STANDARD, 25 * 35 * 64, 64),  # ... -> 25x35x64 = 56000 -> dense 64
-        (DEEP, 3 * 6 * 64, 512),  # ... -> 3x6x64 = 1152 -> 512 -> 512
+        # the camera's dense layers map each position's channels; the map is flattened after
+        # them (rl_coach's embedder), as in DeepRacer's checkpoints
+        (STANDARD, 25 * 35 * 64, 25 * 35 * 64),  # ... -> 25x35x64 -> dense 64 per position
+        (DEEP, 3 * 6 * 64, 3 * 6 * 512),  # ... -> 3x6x64 -> 512 -> 512 per position
     ],
 )
 def test_front_camera_feature_sizes(network, flat, out):

@@ -14,10 +14,12 @@ COMMANDS = {
     "train": "Train a model (Clipped PPO or SAC) into a DeepRacer-layout run folder.",
     "evaluate": "Evaluate a trained model: time trial, object avoidance or head-to-bot trials.",
     "race": "Head-to-head race of two models on one track.",
-    "export": "Export a model as ONNX + model_metadata.json, packed for the car.",
+    "export": "Export a model: the car's model.tar.gz, a DeepRacer model prefix, or ONNX.",
+    "import": "Import a DeepRacer model (car model.tar.gz, model.pb or model prefix) as a run.",
     "tracks": "List, show, fetch and generate tracks.",
     "analyze": "Plot a run folder's training and evaluation metrics.",
     "dashboard": "Live web dashboard of training runs: charts, the cars' camera and track, log, inputs.",
+    "camera": "Camera tools: compare Slipstream's camera with real DeepRacer frames.",
     "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",
 }
 
@@ -33,11 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MODULES = {"import": "import_model"}
+"""Command modules whose name differs from the command (``import`` is a Python keyword)."""
+
+
 def _load(name: str):
+    module = f"slipstream.commands.{MODULES.get(name, name)}"
     try:
-        return importlib.import_module(f"slipstream.commands.{name}")
+        return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name == f"slipstream.commands.{name}":
+        if exc.name == module:
             return None
         raise
 

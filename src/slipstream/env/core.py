@@ -17,6 +17,7 @@ from slipstream.config.model_metadata import ModelMetadata, load_model_metadata
 from slipstream.config.reward_function import RewardFunction, as_reward_function
 from slipstream.env.sensors import SensorSuite
 from slipstream.env.world_settings import RACE_TYPES, sim_config_from_world
+from slipstream.render.augment import AugmentSpec
 from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.params import WaypointLists, build_reward_params
@@ -88,6 +89,7 @@ class DeepRacerCore:
             self.track,
             self.metadata,
             domain_randomization=_truthy(world.get("ENABLE_DOMAIN_RANDOMIZATION")),
+            camera_augment=AugmentSpec() if _truthy(world.get("CAMERA_AUGMENTATION")) else None,
         )
         self.waypoints = WaypointLists(self.track)
         self.num_cars = num_cars

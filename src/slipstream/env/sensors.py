@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.model_metadata import LidarConfig, ModelMetadata
+from slipstream.render import augment
 from slipstream.render.boxes import BoxSet
 from slipstream.render.camera import CameraSpec, object_in_camera, render_cameras, render_stereo
 from slipstream.render.randomization import sample_luts
@@ -21,8 +22,17 @@ CAR_SHADE = 60.0
 class SensorSuite:
     """Renders the sensors of one model for every car of a simulator."""
 
-    def __init__(self, track: Track, metadata: ModelMetadata, domain_randomization: bool = False):
+    def __init__(
+        self,
+        track: Track,
+        metadata: ModelMetadata,
+        domain_randomization: bool = False,
+        camera_augment: augment.AugmentSpec | None = None,
+    ):
         self.sensors = tuple(metadata.sensor)
+        self.camera_augment = camera_augment
+        self._episode: augment.EpisodeAugment | None = None
+        self._noise_rng = np.random.default_rng(0)
         self.lidar_config = metadata.lidar_config or LidarConfig()
         self.camera_spec = CameraSpec()
         self.texture = TrackTexture.from_track(track)
@@ -35,15 +45,31 @@ class SensorSuite:
     def seed(self, seeds: list[int]) -> None:
         self.rngs = [np.random.default_rng([s, 7]) for s in seeds]
         self._luts = None
+        self._episode = None
+        self._noise_rng = np.random.default_rng([*seeds[:1], 11])
 
     def new_episodes(self, cars: np.ndarray) -> None:
-        """ENABLE_DOMAIN_RANDOMIZATION: new colours and brightness for each new episode."""
+        """New per-episode draws: ENABLE_DOMAIN_RANDOMIZATION colours and brightness, and the
+        real-car camera augmentation (CAMERA_AUGMENTATION)."""
+        if self.camera_augment is not None:
+            self._new_augment(cars)
         if not self.domain_randomization:
             return
         if self._luts is None:
             self._luts = np.tile(np.arange(256, dtype=np.uint8), (len(self.rngs), 1))
         for i in cars.tolist():
             self._luts[i] = sample_luts(self.rngs[i], 1, self.texture.colours)[0]
+
+    def _new_augment(self, cars: np.ndarray) -> None:
+        assert self.camera_augment is not None
+        if self._episode is None:
+            self._episode = augment.sample_episode(
+                np.random.default_rng(0), len(self.rngs), self.camera_augment
+            )
+        for i in cars.tolist():
+            draw = augment.sample_episode(self.rngs[i], 1, self.camera_augment)
+            for name in draw.__dataclass_fields__:
+                getattr(self._episode, name)[i] = getattr(draw, name)[0]
 
     def boxes(self, sim: Simulator) -> BoxSet | None:
         """Obstacles, bot cars and other racecars of each car's world as 3-D boxes."""
@@ -89,6 +115,13 @@ class SensorSuite:
         for name in self.sensors:
             if name in ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "observation"):
                 img = render_cameras(self.texture, poses, self.camera_spec, boxes, lut=lut)
+                if self._episode is not None:
+                    img = augment.apply(
+                        img,
+                        augment.take(self._episode, rows),
+                        self._noise_rng,
+                        self.camera_augment.noise_sigma if self.camera_augment else 0.0,
+                    )
                 obs[name] = img[..., None]
             elif name == "STEREO_CAMERAS":
                 obs[name] = render_stereo(self.texture, poses, self.camera_spec, boxes, lut)

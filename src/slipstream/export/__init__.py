@@ -1,4 +1,15 @@
-"""Export of a trained model for the car and other tools: ONNX + model_metadata.json.
+"""Models out of and into Slipstream: DeepRacer's TensorFlow files, and ONNX.
+
+DeepRacer's files (TensorFlow, the optional ``deepracer`` extra; imported only when used):
+
+* `deepracer_export.export_car`: the car's ``model.tar.gz`` (``agent/model.pb``, a TF1 frozen graph
+  with DeepRacer's node names); `deepracer_export.export_deepracer`: a DeepRacer model prefix
+  (rl_coach checkpoint of both PPO towers, ``model_N.pb``, run inputs) for DRfC / DeepRacer-on-AWS.
+* `importer.import_model`: a car archive, a bare ``model.pb`` or a model prefix -> a run folder.
+* `rl_coach_layout` (no TensorFlow): where each torch weight lives in rl_coach's graph, and back;
+  `tf_graph`: builds, freezes, saves and reads the TF graph; `car_package`: the car's archive.
+
+ONNX (no TensorFlow):
 
 * `export_run(run, checkpoint, out)`: the policy of a run's ``best``/``last`` checkpoint as
   ``model.onnx``, ``model_metadata.json`` and ``model.tar.gz`` (``agent/model.onnx`` +

@@ -13,14 +13,17 @@ pixel's ground footprint under the bilinear filter (8x8 native rays) and replace
 texel matches (`TrackTexture.grey_levels`, pre-smoothed); rows near the car, where a texel spans
 several pixels, are interpolated bilinearly. Along an image row the samples are affine in the
 column, so per car and step the kernel only rotates/translates each row's start and step and
-reads texels. Above the horizon: a sky gradient and a distant background band whose skyline
-depends on the world azimuth (it moves when the car turns). Boxes (`BoxSet`, `camera_boxes.py`)
+reads texels. Above: the track's wall box (`wall_kernel`: per column, where the column's
+azimuth leaves the box, the wall's foot and top rows, blended with the ground below and the void
+above through the resize filter), each face in its own light, and the void (black, or sky) above
+it. What the walls and materials look like per track: `looks.py`. Boxes (`BoxSet`, `camera_boxes.py`)
 are drawn as solid boxes by a z-buffered scanline rasteriser with anti-aliased edges; the
 nearest surface along each sample ray wins, as with a ray-box slab test.
 
 Kernels are compiled with numba (cache=True, single-threaded): the first call in a fresh
 environment compiles them (about 7 s), later processes load them from the cache (< 0.1 s).
-Measured on one core (NUMBA_NUM_THREADS=1): 64 cars ~3 ms per call without boxes.
+Measured on one core (NUMBA_NUM_THREADS=1, shared machine): 64 cars ~3 ms per call without
+boxes, of which the walls ~0.5 ms.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ import numpy as np
 
 from slipstream.render.boxes import BoxSet
 from slipstream.render.camera_boxes import box_kernel
-from slipstream.render.camera_kernels import apply_lut, ground_kernel
-from slipstream.render.camera_table import RayTable, ray_table, skyline_table
+from slipstream.render.camera_kernels import apply_lut, ground_kernel, wall_kernel
+from slipstream.render.camera_table import RayTable, ray_table
 from slipstream.render.texture import TrackTexture
 
 __all__ = [
@@ -209,7 +212,6 @@ def project_car_points(
     return col, row, depth
 
 
-_SKYLINE = skyline_table()
 _EMPTY_LUT = np.zeros((1, 256), dtype=np.uint8)
 
 
@@ -269,13 +271,48 @@ def render_cameras(
         texture.origin[0],
         texture.origin[1],
         texture.resolution,
-        texture.grey_value("sky_horizon"),
-        texture.grey_value("sky_top"),
-        texture.grey_value("background"),
-        _SKYLINE,
-        spec.scale / spec.focal_native,
-        *table[:21],
+        texture.grey_value("grass"),  # above the horizon: field up to the walls
+        len(table.sky_elev),
+        table.run_pix0,
+        table.run_j0,
+        table.run_j1,
+        table.run_level,
+        table.run_taps,
+        table.run_bilinear,
+        table.run_x0,
+        table.run_y0,
+        table.run_dx,
+        table.run_dy,
+        table.mix_pix,
+        table.mix_above,
+        table.mix_start,
+        table.mix_gx,
+        table.mix_gy,
+        table.mix_level,
+        table.mix_w,
+        spec.width,
+    )
+    origin = camera_origin(spec, float(lateral_offset))
+    if texture.walls is None:
+        rect, wall_height = np.array([-1e6, -1e6, 1e6, 1e6]), 0.0
+    else:
+        rect, wall_height = np.asarray(texture.walls, dtype=np.float64), texture.wall_height
+    wall_kernel(
+        flat_out,
+        spec.height,
+        spec.width,
+        poses,
+        origin[0],
+        origin[1],
+        origin[2],
+        math.cos(spec.pitch),
+        math.sin(spec.pitch),
+        spec.focal,
         table.column_az,
+        rect,
+        float(wall_height),
+        texture.wall_greys(),
+        texture.grey_value("void"),
     )
     if boxes.num_boxes and boxes.valid.any():
         forward, right, down = camera_axes(spec)

@@ -1,4 +1,4 @@
-"""Numba kernels of the camera: ground and sky from a `RayTable`, boxes by ray casting, LUT.
+"""Numba kernels of the camera: ground from a `RayTable`, walls and void, the LUT.
 
 All kernels are single-threaded, compiled once (cache=True) and write into `out` (N, P) uint8,
 one flattened image per car. See `camera.py` for the geometry and `camera_table.py` for the plan.
@@ -9,20 +9,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-SKY_GRADIENT_SPAN = 0.18
-"""Elevation (rad) above the horizon where the sky gradient reaches the top colour."""
 FIXED_ONE = 65536
 """Texel coordinates of the ground runs are stepped in 16.16 fixed point."""
-
-
-@numba.njit(cache=True, fastmath=False)
-def _sky_grey(elev, sky_horizon, sky_top):  # pragma: no cover - numba
-    grad = elev / SKY_GRADIENT_SPAN
-    if grad > 1.0:
-        grad = 1.0
-    elif grad < 0.0:
-        grad = 0.0
-    return sky_horizon + (sky_top - sky_horizon) * grad
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -35,12 +23,8 @@ def ground_kernel(
     origin_x,
     origin_y,
     resolution,
-    sky_horizon,
-    sky_top,
-    band,
-    skyline,
-    pix_angle,
-    sky_elev,
+    above,
+    n_sky_px,
     run_pix0,
     run_j0,
     run_j1,
@@ -53,33 +37,19 @@ def ground_kernel(
     run_dy,
     mix_pix,
     mix_above,
-    mix_elev,
-    mix_az,
-    mix_band,
     mix_start,
     mix_gx,
     mix_gy,
     mix_level,
     mix_w,
-    column_az,
+    width,
 ):  # pragma: no cover - numba
-    """Ground, sky and background band of every car into out (N, P) uint8."""
+    """Ground of every car into out (N, P) uint8; whatever lies above the horizon gets the grey
+    `above` (the field: `wall_kernel` paints walls and void over it)."""
     n_cars = out.shape[0]
-    width = column_az.shape[0]
     n_levels = level_offset.shape[0]
     n_mix = mix_pix.shape[0]
-    n_sky_px = sky_elev.shape[0]
-    n_skyline = skyline.shape[0]
-    turn = n_skyline / (2.0 * np.pi)
-    sky_values = np.empty(n_sky_px, dtype=np.uint8)
-    for r in range(n_sky_px):
-        sky_values[r] = int(_sky_grey(sky_elev[r], sky_horizon, sky_top))
-    mix_static = np.empty(n_mix, dtype=np.float64)
-    mix_delta = np.empty(n_mix, dtype=np.float64)
-    for q in range(n_mix):
-        sky = _sky_grey(mix_elev[q], sky_horizon, sky_top)
-        mix_static[q] = mix_above[q] * sky
-        mix_delta[q] = mix_above[q] * (band - sky)
+    above_int = np.uint8(int(above))
     inv_texel = np.empty(n_levels, dtype=np.float64)
     for lv in range(n_levels):
         inv_texel[lv] = 1.0 / (resolution * 2.0**lv)
@@ -89,7 +59,6 @@ def ground_kernel(
     fy0 = np.empty(taps_max, dtype=np.int64)
     fdx = np.empty(taps_max, dtype=np.int64)
     fdy = np.empty(taps_max, dtype=np.int64)
-    top = np.empty(max(width, 1), dtype=np.float64)
     for n in range(n_cars):
         x = poses[n, 0]
         y = poses[n, 1]
@@ -97,20 +66,10 @@ def ground_kernel(
         c = np.cos(yaw)
         s = np.sin(yaw)
         image = out[n]
-        image[:n_sky_px] = sky_values
-        # pixels crossing the horizon or showing the band: the skyline turns with the car
-        yaw_index = (yaw % (2.0 * np.pi)) * turn + n_skyline
-        for j in range(width):
-            top[j] = skyline[int(yaw_index + column_az[j] * turn) & (n_skyline - 1)]
+        image[:n_sky_px] = above_int
+        # pixels crossing the horizon
         for q in range(n_mix):
-            value = mix_static[q]
-            if mix_band[q]:
-                cov = (top[mix_pix[q] % width] - mix_elev[q]) / pix_angle + 0.5
-                if cov > 1.0:
-                    cov = 1.0
-                elif cov < 0.0:
-                    cov = 0.0
-                value += mix_delta[q] * cov
+            value = mix_above[q] * above
             for k in range(mix_start[q], mix_start[q + 1]):
                 lv = mix_level[k]
                 cols = level_shape[lv, 1]
@@ -253,3 +212,113 @@ def apply_lut(out, lut):  # pragma: no cover - numba
     for n in range(out.shape[0]):
         for p in range(out.shape[1]):
             out[n, p] = lut[n, out[n, p]]
+
+
+@numba.njit(cache=True, fastmath=False)
+def _below(u):  # pragma: no cover - numba
+    """Share of a pixel's [-1, 1] triangle filter (image rows) lying above offset u."""
+    if u <= -1.0:
+        return 0.0
+    if u >= 1.0:
+        return 1.0
+    if u <= 0.0:
+        return 0.5 * (1.0 + u) * (1.0 + u)
+    return 1.0 - 0.5 * (1.0 - u) * (1.0 - u)
+
+
+@numba.njit(cache=True, fastmath=False)
+def wall_kernel(
+    out,
+    height,
+    width,
+    poses,
+    cam_x,
+    cam_y,
+    cam_z,
+    cos_pitch,
+    sin_pitch,
+    focal,
+    column_az,
+    rect,
+    wall_height,
+    face_grey,
+    void_grey,
+):  # pragma: no cover - numba
+    """Walls (a box around the field) and the void above them over the ground in out (N, P).
+
+    Per column, the wall is where the column's horizon azimuth leaves the box: its foot and top
+    project to image rows, and each pixel blends ground (already in `out`), wall face and void by
+    how much of its triangle filter (DeepRacer's bilinear shrink: +-1 image row) lies below the
+    foot, between foot and top, and above the top.
+    """
+    half_h = 0.5 * height
+    big = 1e30
+    void_int = np.uint8(int(void_grey + 1e-6))
+    foot = np.empty(width, dtype=np.float64)
+    top = np.empty(width, dtype=np.float64)
+    wall = np.empty(width, dtype=np.float64)
+    cos_az = np.cos(column_az)
+    for n in range(out.shape[0]):
+        c = np.cos(poses[n, 2])
+        s = np.sin(poses[n, 2])
+        ox = poses[n, 0] + c * cam_x - s * cam_y
+        oy = poses[n, 1] + s * cam_x + c * cam_y
+        image = out[n]
+        last = 0
+        for j in range(width):
+            az = poses[n, 2] + column_az[j]
+            dx = np.cos(az)
+            dy = np.sin(az)
+            tx = big
+            fx = 0
+            if dx > 1e-12:
+                tx = (rect[2] - ox) / dx
+                fx = 1
+            elif dx < -1e-12:
+                tx = (rect[0] - ox) / dx
+            ty = big
+            fy = 2
+            if dy > 1e-12:
+                ty = (rect[3] - oy) / dy
+                fy = 3
+            elif dy < -1e-12:
+                ty = (rect[1] - oy) / dy
+            if tx < ty:
+                t = tx
+                face = fx
+            else:
+                t = ty
+                face = fy
+            if t < 0.01:
+                t = 0.01
+            fwd = t * cos_az[j]  # distance along the car's forward axis
+            rise = -cam_z  # wall foot relative to the camera
+            depth = fwd * cos_pitch - rise * sin_pitch
+            foot[j] = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
+            rise = wall_height - cam_z
+            depth = fwd * cos_pitch - rise * sin_pitch
+            if depth > 1e-9:
+                top[j] = half_h + focal * (-fwd * sin_pitch - rise * cos_pitch) / depth
+            else:
+                top[j] = -big
+            wall[j] = face_grey[face]
+            rows = int(foot[j] + 1.5)
+            if rows > last:
+                last = rows
+        if last > height:
+            last = height
+        for r in range(last):
+            lo = r - 0.5  # the pixel's filter spans rows [r - 0.5, r + 1.5]
+            hi = r + 1.5
+            centre = r + 0.5
+            row = image[r * width : (r + 1) * width]
+            for j in range(width):
+                if hi <= top[j]:  # the whole filter above the wall top
+                    row[j] = void_int
+                elif lo >= top[j] and hi <= foot[j]:  # the whole filter on the wall
+                    row[j] = np.uint8(int(wall[j] + 1e-6))
+                elif lo < foot[j]:
+                    a_foot = _below(foot[j] - centre)
+                    a_top = _below(top[j] - centre)
+                    v = row[j] * (1.0 - a_foot) + wall[j] * (a_foot - a_top) + void_grey * a_top
+                    row[j] = int(v + 1e-6)

@@ -10,8 +10,8 @@ Rows wholly below the horizon are stored as *runs*: along an image row the tap p
 an exact affine function of the column (each native row's ground points are affine in the
 column, and the filter weights are the same for every column), so the kernel steps a start
 point by a fixed vector per column instead of reading a table per pixel. Rows that cross the
-horizon or show the background band are stored per pixel ("mixed"). Rows wholly above the band
-are a fixed sky gradient.
+horizon are stored per pixel ("mixed"). Rows wholly above the horizon get one grey (what lies
+above is painted by the wall kernel).
 """
 
 from __future__ import annotations
@@ -24,13 +24,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     from slipstream.render.camera import CameraSpec
-
-BAND_MIN = 0.012
-"""Lowest elevation (rad) of the background band's skyline."""
-BAND_MAX = 0.07
-"""Highest elevation (rad) of the background band's skyline."""
-SKYLINE_SIZE = 2048
-"""Samples of the skyline over a full turn of world azimuth (a power of two)."""
 
 
 class RayTable(NamedTuple):
@@ -53,9 +46,6 @@ class RayTable(NamedTuple):
     run_dy: np.ndarray  # (R, T) float64
     mix_pix: np.ndarray  # (Q,) int64
     mix_above: np.ndarray  # (Q,) float64 fraction of the pixel's filter above the horizon
-    mix_elev: np.ndarray  # (Q,) float64 mean elevation (rad) of that part
-    mix_az: np.ndarray  # (Q,) float64 its azimuth in the car frame (rad, CCW from forward)
-    mix_band: np.ndarray  # (Q,) bool: may show the background band (depends on the yaw)
     mix_start: np.ndarray  # (Q+1,) int64 taps of mixed pixel q: [mix_start[q], mix_start[q+1])
     mix_gx: np.ndarray  # (T,) float64 texel units of mix_level
     mix_gy: np.ndarray  # (T,) float64
@@ -65,14 +55,6 @@ class RayTable(NamedTuple):
     tap_count: np.ndarray  # (P,) int64 ground taps per pixel
     tap_level: np.ndarray  # (P,) int64 mip level of the pixel's taps (-1: none)
     column_az: np.ndarray  # (W,) car-frame azimuth (rad) of each column at the horizon
-
-
-def skyline_table() -> np.ndarray:
-    """(SKYLINE_SIZE,) float64 elevation (rad) of the background band's top per world azimuth."""
-    phi = np.arange(SKYLINE_SIZE) * (2.0 * math.pi / SKYLINE_SIZE)
-    shape = 0.5 + 0.28 * np.sin(3.0 * phi + 0.4) + 0.14 * np.sin(7.0 * phi + 2.1)
-    shape += 0.08 * np.sin(17.0 * phi + 0.7)
-    return BAND_MIN + (BAND_MAX - BAND_MIN) * np.clip(shape, 0.0, 1.0)
 
 
 def resize_weights(native: int, out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +81,6 @@ class _Footprints(NamedTuple):
     ey: np.ndarray
     above: np.ndarray  # (P,) fraction above the horizon
     elev: np.ndarray  # (P,) mean elevation of that fraction
-    az: np.ndarray
 
 
 def _footprints(spec: CameraSpec, lateral_offset: float) -> _Footprints:
@@ -143,7 +124,6 @@ def _footprints(spec: CameraSpec, lateral_offset: float) -> _Footprints:
     above[above < 1e-6] = 0.0
     safe_a = np.where(above > 0, above, 1.0)
     elev = np.arctan2(d[..., 2], np.hypot(d[..., 0], d[..., 1]))
-    az = np.arctan2(d[..., 1], d[..., 0])
     return _Footprints(
         ground=g,
         mx=mx,
@@ -154,7 +134,6 @@ def _footprints(spec: CameraSpec, lateral_offset: float) -> _Footprints:
         ey=ey / norm,
         above=above,
         elev=(aw * elev).sum(axis=1) / safe_a,
-        az=(aw * az).sum(axis=1) / safe_a,
     )
 
 
@@ -184,12 +163,11 @@ def ray_table(
     w, h = spec.width, spec.height
     fp = _footprints(spec, lateral_offset)
     o = camera_origin(spec, lateral_offset)
-    pix_angle = spec.scale / spec.focal_native
     aniso = np.sqrt(fp.lam1 / fp.lam2)
     n_pixel = np.round(aniso / spec.anisotropy_per_tap)
     n_pixel = np.clip(n_pixel, 1, spec.max_ground_taps).astype(np.int64)
     n_pixel[fp.ground <= 0.0] = 0
-    plain_sky = (fp.ground <= 0.0) & (fp.elev - pix_angle >= BAND_MAX)
+    plain_sky = fp.ground <= 0.0
     ground_only = (fp.ground > 0.0) & (fp.above <= 0.0)
     plain_sky_rows = plain_sky.reshape(h, w).all(axis=1)
     sky_rows = int(np.argmin(plain_sky_rows)) if not plain_sky_rows.all() else h
@@ -270,9 +248,6 @@ def ray_table(
         },
         mix_pix=mix_idx.astype(np.int64),
         mix_above=fp.above[mix_idx],
-        mix_elev=fp.elev[mix_idx],
-        mix_az=fp.az[mix_idx],
-        mix_band=(fp.above[mix_idx] > 0.0) & (fp.elev[mix_idx] - pix_angle < BAND_MAX),
         mix_start=mix_start,
         mix_gx=(fp.mx[pix] + spread * fp.ex[pix]) / texel,
         mix_gy=(fp.my[pix] + spread * fp.ey[pix]) / texel,

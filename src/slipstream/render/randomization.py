@@ -4,7 +4,7 @@ Everything is drawn from an explicit `numpy.random.Generator`, so the same seed 
 frames. Two pieces:
 
 * `sample_luts` draws, per car, jittered RGB colours for each material of the scene (grass,
-  road, lines, sky, background band) plus a brightness and contrast, and turns them into a
+  road, lines, walls, void above them) plus a brightness and contrast, and turns them into a
   256-entry grey look-up table. `render_cameras(..., lut=...)` maps every rendered grey through
   its car's table: each material's grey goes to its jittered grey, values in between are
   interpolated (so a pixel blending two materials whose greys are not neighbours in the sorted
@@ -31,9 +31,10 @@ MATERIALS = (
     "border_line",
     "centre_line",
     "start_line",
-    "sky_horizon",
-    "sky_top",
-    "background",
+    "kerb_red",
+    "kerb_white",
+    "wall",
+    "void",
 )
 _BANK_SIZE = 1 << 20
 _BANK_SCALE = 16.0

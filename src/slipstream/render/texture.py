@@ -1,9 +1,12 @@
 """A track painted once as a top-down image: the ground the camera and the top-down view look at.
 
-`TrackTexture.from_track` rasterises, in world metres, grass, the road surface, white border
-lines along the inner and outer borders (inside the road), a dashed centre line and a start/finish
-line across the road at waypoint 0. Drawing happens with PIL at `supersample` times the texture
-resolution and is box-filtered down, so edges are anti-aliased.
+`TrackTexture.from_track` rasterises, in world metres and in the track's look
+(`looks.look_for`), grass, the road surface, border lines along the inner and outer borders
+(inside the road), a dashed centre line, optional red/white kerbs outside both borders and a
+start/finish line across the road at waypoint 0. Drawing happens with PIL at `supersample` times
+the texture resolution and is box-filtered down, so edges are anti-aliased. The look's speckle
+(seeded Gaussian noise per material) is added to the camera's grey texture; the texture also
+carries the look's wall box for the camera.
 
 The texture keeps:
 
@@ -21,11 +24,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from slipstream.tracks.track import Track
+
+if TYPE_CHECKING:
+    from slipstream.render.looks import TrackLook
 
 RGB = tuple[int, int, int]
 
@@ -50,17 +57,24 @@ def grey_of(rgb: RGB | np.ndarray) -> float | np.ndarray:
 
 @dataclass(frozen=True)
 class TrackColours:
-    """RGB colours (0-255) of the scene. Sky and background are used by the camera only."""
+    """RGB colours (0-255) of the scene as lit in DeepRacer. Wall and void: camera only.
 
-    grass: RGB = (62, 122, 48)
-    road: RGB = (52, 52, 56)
-    border_line: RGB = (240, 240, 240)
-    centre_line: RGB = (236, 200, 60)
-    start_line: RGB = (240, 240, 240)
-    sky_horizon: RGB = (205, 220, 235)
-    sky_top: RGB = (140, 175, 220)
-    background: RGB = (118, 128, 150)
-    """Distant band (hills, walls) just above the horizon."""
+    Defaults: DeepRacer's standard track family (`looks.STANDARD`, the reInvent 2019 and later
+    textures under the simapp's lights).
+    """
+
+    grass: RGB = (130, 137, 67)
+    road: RGB = (66, 65, 63)
+    border_line: RGB = (255, 255, 255)
+    centre_line: RGB = (255, 172, 0)
+    start_line: RGB = (255, 255, 255)
+    kerb_red: RGB = (140, 12, 12)
+    kerb_white: RGB = (230, 229, 229)
+    """Kerb stripes (only drawn where `TrackMarkings.kerb_width` > 0)."""
+    wall: RGB = (36, 70, 81)
+    """The wall texture's colour before the light on each face (`looks.Walls.face_gain`)."""
+    void: RGB = (76, 194, 253)
+    """Above the walls: the sky, or black where the world has none."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -73,12 +87,18 @@ class TrackColours:
 class TrackMarkings:
     """Widths and dash pattern of the painted lines (metres)."""
 
-    border_width: float = 0.05
-    """White lines along the inner and outer borders, painted inside the road."""
-    centre_width: float = 0.03
-    dash_length: float = 0.15
-    dash_gap: float = 0.15
+    border_width: float = 0.0762
+    """White lines along the inner and outer borders, painted inside the road (DeepRacer: 3 in)."""
+    centre_width: float = 0.0254
+    dash_length: float = 0.0508
+    dash_gap: float = 0.0508
     start_width: float = 0.05
+    dash_start: float = 0.0
+    """Arc length (m) from waypoint 0 where the first centre-line dash begins."""
+    kerb_width: float = 0.0
+    """Red and white kerbs this wide just outside both borders (0: none)."""
+    kerb_stripe: float = 0.24
+    """Length (m) of each red or white kerb stripe."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -104,6 +124,11 @@ class TrackTexture:
     grey_levels: tuple[np.ndarray, ...] = field(repr=False)
     """Mip pyramid of (H_l, W_l) uint8 grey images; level l texel = resolution * 2**l m."""
     colours: TrackColours = TrackColours()
+    walls: tuple[float, float, float, float] | None = None
+    """World (x_min, y_min, x_max, y_max) of the wall box around the field; None: no walls."""
+    wall_height: float = 1.0
+    wall_gains: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    """Light on the wall faces at x_min, x_max, y_min, y_max (times `colours.wall`)."""
     flat: np.ndarray = field(init=False, repr=False)
     """All grey levels, each padded with a 1-texel grass border, concatenated (1-D uint8).
     Sampling clamped to a padded level reads grass outside the texture."""
@@ -170,22 +195,27 @@ class TrackTexture:
     def from_track(
         cls,
         track: Track,
+        look: TrackLook | None = None,
         resolution: float = 0.005,
-        colours: TrackColours = TrackColours(),
-        markings: TrackMarkings = TrackMarkings(),
         margin: float = 1.0,
         supersample: int = 2,
         num_levels: int = 9,
         rgb_resolution: float = 0.01,
         mip_blur: int = 1,
     ) -> TrackTexture:
-        """Rasterise `track` over its bounds plus `margin` metres.
+        """Rasterise `track` over its bounds plus `margin` metres, painted as `look`.
 
+        `look` (default `looks.look_for(track.name)`): colours, markings, speckle and walls.
         The camera's grey pyramid starts at `resolution` m/texel (`num_levels` levels: level 8
         at 5 mm has 1.28 m texels); the colour image for the top-down view has
         `rgb_resolution` m/texel. Both are drawn at `supersample` x their resolution and
-        box-filtered down (anti-aliased edges). `mip_blur`: see `grey_pyramid`.
+        box-filtered down (anti-aliased edges). The speckle (seeded Gaussian noise, per
+        material) is added to the camera's grey level 0 only. `mip_blur`: see `grey_pyramid`.
         """
+        from slipstream.render.looks import look_for
+
+        look = look_for(track.name) if look is None else look
+        colours, markings = look.colours, look.markings
         for label, value in (("resolution", resolution), ("rgb_resolution", rgb_resolution)):
             if not (0.001 <= value <= 0.1):
                 raise TextureError(f"{label} must be 0.001..0.1 m per texel, got {value!r}")
@@ -198,7 +228,15 @@ class TrackTexture:
         hi = pts.max(axis=0) + margin
         fills_grey = {
             name: int(np.floor(grey_of(getattr(colours, name)) + 1e-6))
-            for name in ("grass", "road", "border_line", "centre_line", "start_line")
+            for name in (
+                "grass",
+                "road",
+                "border_line",
+                "centre_line",
+                "start_line",
+                "kerb_red",
+                "kerb_white",
+            )
         }
         fills_rgb = {name: getattr(colours, name) for name in fills_grey}
         grey_img = _rasterise(
@@ -208,6 +246,16 @@ class TrackTexture:
             track, lo, hi, rgb_resolution, int(supersample), "RGB", fills_rgb, markings
         )
         grey = np.asarray(grey_img, dtype=np.float32)
+        speckle = look.speckle
+        stds = [speckle.std_at(v, resolution) for v in (speckle.field, speckle.road, speckle.lines)]
+        if max(stds) > 0.0:
+            ids = {"grass": 0, "road": 1}
+            ids.update(dict.fromkeys(("border_line", "centre_line", "start_line"), 2))
+            ids.update(kerb_red=2, kerb_white=2)
+            material = np.asarray(_rasterise(track, lo, hi, resolution, 1, "L", ids, markings))
+            rng = np.random.default_rng([speckle.seed, len(track.name), *track.name.encode()])
+            noise = rng.standard_normal(grey.shape, dtype=np.float32)
+            grey = np.clip(grey + noise * np.asarray(stds, dtype=np.float32)[material], 0, 255)
         return cls(
             name=track.name,
             origin=(float(lo[0]), float(lo[1])),
@@ -216,6 +264,9 @@ class TrackTexture:
             rgb_resolution=float(rgb_resolution),
             grey_levels=grey_pyramid(grey, num_levels, grass=fills_grey["grass"], blur=mip_blur),
             colours=colours,
+            walls=look.walls.rectangle(pts) if look.walls.height > 0 else None,
+            wall_height=look.walls.height,
+            wall_gains=look.walls.face_gain,
         )
 
     # ------------------------------------------------------------------ queries
@@ -235,6 +286,10 @@ class TrackTexture:
     def nbytes(self) -> int:
         """Memory held by the colour image and the padded grey pyramid (bytes)."""
         return int(self.rgb.nbytes + self.flat.nbytes)
+
+    def wall_greys(self) -> np.ndarray:
+        """(4,) float64 camera grey of the wall faces at x_min, x_max, y_min, y_max."""
+        return grey_of(self.colours.wall) * np.asarray(self.wall_gains, dtype=np.float64)
 
     def grey_value(self, name: str) -> float:
         """Camera grey (float, before truncation) of a colour of `colours` by field name."""
@@ -283,10 +338,16 @@ def _rasterise(
     draw.polygon(px(shell), fill=fills["road"])
     if hole is not None:
         draw.polygon(px(hole), fill=fills["grass"])
+    if markings.kerb_width > 0:
+        for border in (track.inner, track.outer):
+            kerb = _inset_border(track, border, -0.5 * markings.kerb_width)
+            for k, piece in enumerate(_pieces(kerb, markings.kerb_stripe)):
+                colour = fills["kerb_red"] if k % 2 == 0 else fills["kerb_white"]
+                _draw_wide_polyline(draw, px(piece), markings.kerb_width * scale, colour, False)
     if markings.centre_width > 0 and markings.dash_length > 0:
         period = markings.dash_length + markings.dash_gap
         dash_px = max(1, round(markings.centre_width * scale))
-        for s0 in np.arange(0.0, track.length - 1e-9, period):
+        for s0 in np.arange(markings.dash_start % period, track.length - 1e-9, period):
             s1 = min(s0 + markings.dash_length, track.length)
             xy, _ = track.point_at(np.append(np.arange(s0, s1, 0.02), s1))
             draw.line(px(xy), fill=fills["centre_line"], width=dash_px)
@@ -350,6 +411,21 @@ def _inset_border(track: Track, border: np.ndarray, inset: float) -> np.ndarray:
     toward = track.center - border
     norm = np.linalg.norm(toward, axis=1, keepdims=True)
     return border + inset * toward / np.where(norm > 0, norm, 1.0)
+
+
+def _pieces(line: np.ndarray, length: float) -> list[np.ndarray]:
+    """A polyline cut into consecutive pieces `length` metres long (the last one shorter)."""
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    cuts = np.arange(0.0, arc[-1], length)
+    pieces = []
+    for a, b in zip(cuts, np.append(cuts[1:], arc[-1]), strict=True):
+        inner = np.flatnonzero((arc > a) & (arc < b))
+        ends = np.column_stack(
+            [np.interp([a, b], arc, line[:, 0]), np.interp([a, b], arc, line[:, 1])]
+        )
+        pieces.append(np.vstack([ends[:1], line[inner], ends[1:]]))
+    return pieces
 
 
 def _draw_wide_polyline(

@@ -13,8 +13,12 @@ cameras (B, 120, 160, C) channels-last, uint8 or float on the 0..255 scale (divi
 the module, as DeepRacer's frozen graph does); lidar vectors (B, N) float32 used as they are.
 Numpy arrays are accepted and moved to the module's device.
 
-Camera feature maps are flattened in height-width-channel order (TensorFlow's channels-last order),
-so that the first dense layer's weight matrix lines up with a DeepRacer checkpoint's kernel.
+A camera embedder's dense layers act on each position of the last feature map (on its channels),
+and the map is flattened afterwards, in height-width-channel order: DeepRacer's scheme is
+[Conv2d, ..., Dense, ...] and rl_coach flattens only at the end of the embedder, while TF's dense
+layer on a rank-4 tensor maps the last axis. So DEEP_CONVOLUTIONAL_NETWORK's camera embedding is
+25x35x64 = 56000 wide (Dense 64 on each of the 25x35 positions), DEEP's 3x6x512 = 9216, and every
+kernel lines up with a DeepRacer checkpoint's (rl_coach_layout in slipstream.export).
 
 Initialisation follows rl_coach: Glorot-uniform weights and zero biases for convolutions and dense
 layers; "normalized columns" (Gaussian rows rescaled to a fixed L2 norm per output unit) for the PPO
@@ -152,15 +156,18 @@ class CameraEmbedder(nn.Module):
         self.convs = nn.Sequential(*layers)
         h, w, c = conv_output_size(IMAGE_HEIGHT, IMAGE_WIDTH, convs)
         self.flat_features = h * w * c
-        self.dense, self.out_features = _dense_stack(self.flat_features, dense)
+        """Width of the flattened last convolution's map."""
+        self.dense, width = _dense_stack(c, dense)  # on each position's channels
+        self.out_features = h * w * width
         self.channels = channels
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image.to(torch.float32).permute(0, 3, 1, 2) * (1.0 / 255.0)
         x = self.convs(x)
-        # Flatten height-width-channel like TensorFlow's channels-last layout.
-        x = x.permute(0, 2, 3, 1).flatten(1)
-        return self.dense(x)
+        # channels-last as TensorFlow: dense layers map each position's channels, then the map
+        # is flattened in height-width-channel order
+        x = self.dense(x.permute(0, 2, 3, 1))
+        return x.flatten(1)
 
 
 class VectorEmbedder(nn.Module):

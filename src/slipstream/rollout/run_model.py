@@ -41,8 +41,21 @@ def read_run_metadata(storage: RunStorage) -> ModelMetadata:
 
 
 def resolve_checkpoint(storage: RunStorage, which: str = "best") -> str:
-    """Name of the ``best`` or ``last`` checkpoint; ``best`` falls back to ``last`` when the
-    run records no best one (with a warning)."""
+    """Name of the ``best`` or ``last`` checkpoint, or of checkpoint number ``N`` (a digit
+    string); ``best`` falls back to ``last`` when the run records no best one (with a warning)."""
+    if str(which).isdigit():
+        from slipstream.runs import list_checkpoints
+        from slipstream.runs.checkpoints import parse_checkpoint_name
+
+        present = list_checkpoints(storage)
+        for name in present:
+            if parse_checkpoint_name(name)[0] == int(which):
+                return name
+        numbers = [parse_checkpoint_name(n)[0] for n in present]
+        raise CheckpointMissingError(
+            f"{storage.root} has no checkpoint number {which}; present: {numbers or 'none'} "
+            "(or use best / last)"
+        )
     index = CheckpointIndex(storage)
     try:
         return index.resolve(which)

@@ -328,7 +328,7 @@ def _camera_obs() -> dict[str, np.ndarray]:
 def test_frames_only_while_watched(tmp_path):
     folder = tmp_path / "live"
     core, obs = _Core(), _camera_obs()
-    active = np.array([False, True, True])
+    active = np.array([1, 2])  # cars in an episode
     idle = FramePublisher(folder, worker=0)
     for _ in range(50):
         idle.publish(core, obs, active)
@@ -369,7 +369,7 @@ def test_live_stream_pushes_the_published_camera_image(run):
         def worker() -> None:  # what a rollout worker does every step
             publisher = FramePublisher(folder, worker=0)
             while not stop.is_set():
-                publisher.publish(core, obs, np.ones(3, bool))
+                publisher.publish(core, obs, np.arange(3))
                 time.sleep(0.01)
 
         thread = threading.Thread(target=worker, daemon=True)

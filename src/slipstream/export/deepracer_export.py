@@ -52,13 +52,13 @@ class _RunModel:
 
 
 def _load(run: Any, checkpoint: str) -> _RunModel:
+    from slipstream.rollout.policy import build_policy
     from slipstream.rollout.run_model import (
         RunModelError,
         as_storage,
         read_run_metadata,
         resolve_checkpoint,
     )
-    from slipstream.rollout.policy import build_policy
     from slipstream.runs import load_checkpoint
 
     storage = as_storage(run)

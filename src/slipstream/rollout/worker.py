@@ -177,7 +177,7 @@ class RolloutWorker:
             step = core.step(actions)
             timings["policy"] += t1 - t0
             timings["env"] += time.perf_counter() - t1
-            self.frames.publish(core, step.obs, active)
+            self.frames.publish(core, step.obs, np.flatnonzero(active))
             r = step.result
             env_steps += int(active.sum())
             learn = np.flatnonzero(r.phase_was_run & active)

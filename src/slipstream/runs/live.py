@@ -104,11 +104,11 @@ class FramePublisher:
             self._watched = age < WATCH_TIMEOUT_S
         return self._watched
 
-    def publish(self, core, obs: dict[str, np.ndarray], active: np.ndarray) -> None:
+    def publish(self, core, obs: dict[str, np.ndarray], cars: np.ndarray) -> None:
         """Write the camera image and top-down view of ``core``'s cars if someone watches.
 
         ``core`` is the worker's `DeepRacerCore`, ``obs`` the observations after the step and
-        ``active`` the cars running an episode (the camera shows the first of them).
+        ``cars`` the indices of the cars in an episode (the camera shows the first of them).
         """
         if self.folder is None:
             return
@@ -117,8 +117,7 @@ class FramePublisher:
             return
         self._next_frame = now + 1.0 / FPS
         folder = _ensure(self.folder)
-        running = np.flatnonzero(active)
-        camera = camera_image(obs, int(running[0]) if len(running) else 0)
+        camera = camera_image(obs, int(cars[0]) if len(cars) else 0)
         if camera is not None:
             _write_atomic(folder / f"camera-{self.worker}.png", encode_png(camera))
         _write_atomic(

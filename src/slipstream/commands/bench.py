@@ -1,4 +1,4 @@
-"""`slipstream bench sim|train|learn`: the benchmarks the README and notes quote."""
+"""`slipstream bench sim|train|frames|learn`: the benchmarks the README and notes quote."""
 
 from __future__ import annotations
 
@@ -24,6 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--track", default=None)
     train.add_argument("--json", action="store_true")
     train.add_argument("--workers", type=int, default=1)
+    train.add_argument("--iterations", type=int, default=2, help="the last one is reported")
+    train.add_argument(
+        "--run",
+        default=None,
+        help="run folder (default: a temporary folder); a dashboard can watch it",
+    )
+    frames = sub.add_parser(
+        "frames", help="what a dashboard watching the cars costs a rollout worker (CPU per step)"
+    )
+    frames.add_argument("--repeats", type=int, default=3)
+    frames.add_argument("--json", action="store_true")
     learn = sub.add_parser(
         "learn", help="minutes until the first 100%% evaluation lap (DRfC defaults)"
     )
@@ -58,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
     if args.which == "train":
         from slipstream.rollout.bench import benchmark_train
 
-        result = benchmark_train(track=args.track, workers=args.workers)
+        result = benchmark_train(
+            track=args.track, workers=args.workers, iterations=args.iterations, run=args.run
+        )
+    elif args.which == "frames":
+        from slipstream.rollout.bench import benchmark_frames
+
+        result = benchmark_frames(repeats=args.repeats)
     else:
         from slipstream.rollout.bench import benchmark_learn
 

@@ -16,7 +16,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TextIO
 
 import numpy as np
@@ -27,6 +27,7 @@ from slipstream.rollout.recording import RunRecorder, read_pretrained
 from slipstream.rollout.train_config import TrainConfig, TrainingError
 from slipstream.rollout.update import LearnerUpdate, PretrainedMismatchError, max_memory_steps
 from slipstream.rollout.worker import WorkerSpec
+from slipstream.runs.live import live_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list
                 cars=max(1, min(cars, share)),
                 eval_cars=config.eval_episodes,
                 seed=config.seed + 1000 * (iteration + 1),
+                live_dir=str(live_dir(config.run)),
             )
         )
     return specs
@@ -218,6 +220,7 @@ class Trainer:
             total_steps=self.total_steps,
             checkpoint=name,
         )
+        rec.record_iteration(asdict(report))
         log.debug("iteration %d: rollout %.1fs, learn %.1fs", self.iteration, t_rollout, t_learn)
         self.iteration += 1
         return report

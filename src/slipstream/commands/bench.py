@@ -1,4 +1,4 @@
-"""`slipstream bench sim|train|learn`: the benchmarks the README and notes quote."""
+"""`slipstream bench sim|train|frames|learn`: the benchmarks the README and notes quote."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--iterations", type=int, default=4, help="training iterations (the first is a warm-up)"
     )
+    train.add_argument(
+        "--run",
+        default=None,
+        help="run folder (default: a temporary folder); a dashboard can watch it",
+    )
     _add_speed_arguments(train)
     race = sub.add_parser(
         "race",
@@ -43,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     race.add_argument("--seed", type=int, default=0)
     race.add_argument("--json", action="store_true", help="print the result as one JSON line")
     _add_speed_arguments(race)
+    frames = sub.add_parser(
+        "frames", help="what a dashboard watching the cars costs a rollout worker (CPU per step)"
+    )
+    frames.add_argument("--repeats", type=int, default=3)
+    frames.add_argument("--json", action="store_true")
     learn = sub.add_parser(
         "learn", help="minutes until the first 100%% evaluation lap (DRfC defaults)"
     )
@@ -96,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision,
             device=args.device,
             cores=args.cores,
+            run=args.run,
         )
     elif args.which == "race":
         from slipstream.rollout.bench import benchmark_race
@@ -113,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.json:
             result = {k: v for k, v in result.items() if k != "curve"}
+    elif args.which == "frames":
+        from slipstream.rollout.bench import benchmark_frames
+
+        result = benchmark_frames(repeats=args.repeats)
     else:
         from slipstream.rollout.bench import benchmark_learn
 

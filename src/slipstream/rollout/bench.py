@@ -135,6 +135,7 @@ def benchmark_train(
     serial: bool | None = None,
     cores: int | None = None,
     echo=None,
+    run: str | None = None,
 ) -> dict[str, Any]:
     """Training throughput with the DRfC defaults (PPO, the shallow camera network, 5 epochs,
     20 episodes per iteration, no in-training evaluation).
@@ -150,7 +151,7 @@ def benchmark_train(
         raise ValueError("benchmark_train needs at least 2 iterations (the first is a warm-up)")
     metadata = load_model_metadata(None)
     config = TrainConfig(
-        run=tempfile.mkdtemp(prefix="slipstream-bench-train-"),
+        run=run or tempfile.mkdtemp(prefix="slipstream-bench-train-"),
         model_metadata=metadata,
         hyperparameters=load_hyperparameters(None),
         reward_function=as_reward_function(None),
@@ -309,4 +310,81 @@ def benchmark_race(
         "learner_samples_per_second": round(samples * epochs / learn, 1) if learn else None,
         "curve": curve,
         "run": folder,
+    }
+
+
+def benchmark_frames(repeats: int = 3, cars: int = 16, episodes: int = 20) -> dict[str, Any]:
+    """What a dashboard watching worker 0 costs the worker: CPU per env step of
+    `RolloutWorker.sample` without and with a watcher (alternating), and the share of the
+    worker's CPU spent in the frame-publishing hook. Thread CPU time, so other load on the
+    machine disturbs it less than wall-clock throughput."""
+    import threading
+
+    from slipstream.rollout.worker import RolloutWorker, WorkerSpec
+    from slipstream.runs.live import WATCH_TIMEOUT_S, FrameWatcher
+
+    live = tempfile.mkdtemp(prefix="slipstream-bench-frames-")
+    spec = WorkerSpec(
+        worker_index=0,
+        track=DEFAULT_TRACK,
+        model_metadata=load_model_metadata(None).to_json_dict(),
+        reward_function=as_reward_function(None),
+        cars=cars,
+        seed=0,
+        live_dir=live,
+    )
+    worker = RolloutWorker(spec)
+    worker.sample(cars, max_steps=500)  # compile first
+    publish, hook = worker.frames.publish, [0.0]
+
+    def timed_publish(*args) -> None:
+        t = time.thread_time()
+        publish(*args)
+        hook[0] += time.thread_time() - t
+
+    worker.frames.publish = timed_publish
+
+    def watch(stop: threading.Event, frames: list[int]) -> None:  # what the dashboard does
+        watcher, touched = FrameWatcher(live, 0), 0.0
+        while not stop.is_set():
+            if time.monotonic() - touched >= 1.0:
+                watcher.touch()
+                touched = time.monotonic()
+            frames[0] += watcher.latest() is not None
+            time.sleep(0.04)
+
+    runs: dict[str, list[dict[str, float]]] = {"unwatched": [], "watched": []}
+    for _ in range(repeats):
+        for mode in runs:
+            stop, frames = threading.Event(), [0]
+            thread = threading.Thread(target=watch, args=(stop, frames), daemon=True)
+            if mode == "watched":
+                thread.start()
+                time.sleep(1.2)
+            hook[0] = 0.0
+            cpu0, wall0 = time.thread_time(), time.perf_counter()
+            result = worker.sample(episodes, max_steps=3000)
+            cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+            if mode == "watched":
+                stop.set()
+                thread.join()
+                time.sleep(WATCH_TIMEOUT_S + 1.0)  # let the watch file go stale
+            runs[mode].append(
+                {
+                    "cpu_ms_per_step": 1e3 * cpu / result.env_steps,
+                    "steps_per_second": result.env_steps / wall,
+                    "frames_per_second": frames[0] / wall,
+                    "hook_cpu_share": hook[0] / cpu,
+                }
+            )
+
+    def mean(mode: str, key: str) -> float:
+        return round(float(np.mean([r[key] for r in runs[mode]])), 4)
+
+    keys = ("cpu_ms_per_step", "steps_per_second", "frames_per_second", "hook_cpu_share")
+    return {
+        "benchmark": "frames",
+        "cars": cars,
+        "repeats": repeats,
+        **{f"{mode}_{key}": mean(mode, key) for mode in runs for key in keys},
     }

@@ -21,7 +21,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
 import numpy as np
@@ -34,6 +34,7 @@ from slipstream.rollout.threads import ThreadPlan, plan_threads, use_threads
 from slipstream.rollout.train_config import TrainConfig, TrainingError
 from slipstream.rollout.update import LearnerUpdate, PretrainedMismatchError, max_memory_steps
 from slipstream.rollout.worker import WorkerSpec
+from slipstream.runs.live import live_dir
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def worker_specs(
                 eval_cars=config.eval_episodes,
                 seed=config.seed + 1000 * (iteration + 1),
                 torch_threads=torch_threads,
+                live_dir=str(live_dir(config.run)),
             )
         )
     return specs
@@ -271,6 +273,7 @@ class Trainer:
             eval_lap_seconds=[e.end_time - e.start_time for e in evaluation],
             policy_version=min((r.policy_version for r in results), default=-1),
         )
+        rec.record_iteration(asdict(report))
         log.debug("iteration %d: rollout %.1fs, learn %.1fs", self.iteration, t_rollout, t_learn)
         self.iteration += 1
         return report

@@ -23,6 +23,7 @@ from slipstream.config.world import WorldConfig
 from slipstream.env.core import DeepRacerCore
 from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.rollout.policy import PolicyActor
+from slipstream.runs.live import FramePublisher
 from slipstream.sim import episode as ep
 
 
@@ -41,6 +42,9 @@ class WorkerSpec:
     seed: int = 0
     torch_threads: int = 1
     max_episode_steps: int = 10_000
+    live_dir: str | None = None
+    """Where to publish camera and top-down frames while a dashboard watches
+    (`slipstream.runs.live`); None: never."""
 
 
 @dataclass
@@ -116,6 +120,7 @@ class RolloutWorker:
         self.clock_steps = 0
         """Steps of this worker's world so far: its continuous sim clock (simtrace tstamp)."""
         self._eval_core: DeepRacerCore | None = None
+        self.frames = FramePublisher(spec.live_dir, spec.worker_index)
 
     def _make_core(self, cars: int, training: bool) -> DeepRacerCore:
         world = self.spec.world
@@ -186,6 +191,7 @@ class RolloutWorker:
             ep_start[cars[fresh]] = now
             learn = cars[r.phase_was_run[cars]]
             obs = seen["obs"]
+            self.frames.publish(core, step.obs, cars)
             rows.add(
                 car_episode=loop.episode[learn],
                 clock=np.full(len(learn), loop.clock),

@@ -24,7 +24,7 @@ train: $(STAMP)
 test: $(STAMP)
 	@# the browser test drives Debian's chromium (never a downloaded browser); install it as root
 	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && apt-get install -y -qq chromium; fi
+		(apt-get update -qq && apt-get install -y -qq chromium) || echo 'chromium not installed: the browser test will skip'; fi
 	@if [ -d "$(SHARED_TRACKS)" ]; then export SLIPSTREAM_TRACKS="$(SHARED_TRACKS)"; fi; \
 	$(BIN)/python -m pytest -q
 

@@ -232,7 +232,9 @@ class InvariantReward:
         for key in ("x", "y", "heading", "distance_from_center", "progress", "speed"):
             assert isinstance(params[key], float), key
         assert -180.0 <= params["heading"] <= 180.0
-        assert 0.0 <= params["progress"] <= 100.0
+        # DeepRacer: percent of the lap from the start, slightly negative when backing over the
+        # start line (the +-50 wrap rule of DEEPRACER.md 1.1 bounds it below), capped at 100
+        assert -50.0 < params["progress"] <= 100.0
         assert params["distance_from_center"] >= 0.0 and params["track_width"] > 0.0
         prev, nxt = params["closest_waypoints"]
         assert 0 <= prev < len(params["waypoints"]) and 0 <= nxt < len(params["waypoints"])

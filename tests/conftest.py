@@ -35,6 +35,24 @@ def official_tracks_dir() -> Path:
     return SHARED_TRACKS
 
 
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """Debian's chromium for the browser tests (a browser is never downloaded); `make test`
+    installs it when run as root. Set SLIPSTREAM_CHROMIUM to use another executable."""
+    import shutil
+
+    pytest.importorskip(
+        "playwright", reason="playwright is not installed (pip install -e '.[test]')"
+    )
+    found = os.environ.get("SLIPSTREAM_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.skip(
+            "Debian's chromium is not installed: apt-get install -y chromium (make test does "
+            "this when run as root), or set SLIPSTREAM_CHROMIUM to a Chromium executable"
+        )
+    return found
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     import socket

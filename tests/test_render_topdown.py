@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from slipstream.render import BoxSet, TrackColours, TrackTexture, render_topdown
-from slipstream.render.topdown import CAR_PALETTE, FOLLOW_SPAN
+from slipstream.render.topdown import CAR_PALETTE, FOLLOW_SPAN, TrackView
 from slipstream.tracks import Track
 
 
@@ -44,6 +44,16 @@ def test_track_view_draws_cars_and_boxes_where_they_are(texture):
     assert tuple(img[r, c]) == (150, 150, 150)
     assert tuple(img[5, 5]) == TrackColours().grass
     assert tuple(img[px(0.0, 0.0)]) == TrackColours().grass  # inside the loop
+
+
+def test_track_view_object_draws_the_same_picture_from_its_cached_background(texture):
+    poses = np.array([[2.5, 0.0, math.pi / 2], [-2.5, 0.0, -math.pi / 2]])
+    boxes = BoxSet.from_poses(np.array([[[0.0, 2.5, math.pi]]]).repeat(2, 0), (0.5, 0.4, 0.3))
+    view = TrackView(texture, (120, 160))
+    for moved in (poses, poses + np.array([0.0, 0.3, 0.0])):
+        np.testing.assert_array_equal(
+            view.render(moved, boxes), render_topdown(texture, moved, boxes, size=(120, 160))
+        )
 
 
 def test_follow_view_is_centred_on_the_followed_car(texture):

@@ -202,6 +202,23 @@ def test_continuous_ppo_and_sac_train_one_iteration(tmp_path):
         assert float(first["tstamp"]) == pytest.approx(1 / 15)
 
 
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_pipelined_workers_sample_with_the_previous_policy(tmp_path, pipeline):
+    run = tmp_path / "run"
+    trainer = Trainer(config(run, pipeline=pipeline, eval_episodes=1), echo=None)
+    reports = trainer.run()
+    # synchronous: iteration k is collected by checkpoint k; pipelined: iteration k+1 is
+    # collected by checkpoint k while the learner trains on iteration k
+    expected = [0, 0] if pipeline else [0, 1]
+    assert [r.policy_version for r in reports] == expected
+    assert [r.checkpoint.split("_")[0] for r in reports] == ["1", "2"]
+    assert all(r.learner_cpu_seconds > 0 and r.worker_cpu_seconds > 0 for r in reports)
+    # the run folder is the same DRfC layout either way
+    log = DeepRacerLog(model_folder=str(run), filehandler=FSFileHandler(str(run)))
+    log.load_training_trace()
+    assert sorted(log.dataframe()["iteration"].unique()) == [0, 1]
+
+
 class InvariantReward:
     """A reward function asserting DeepRacer's params invariants on every call (one car)."""
 
@@ -219,7 +236,9 @@ class InvariantReward:
         for key in ("x", "y", "heading", "distance_from_center", "progress", "speed"):
             assert isinstance(params[key], float), key
         assert -180.0 <= params["heading"] <= 180.0
-        assert 0.0 <= params["progress"] <= 100.0
+        # DeepRacer: percent of the lap from the start, slightly negative when backing over the
+        # start line (the +-50 wrap rule of DEEPRACER.md 1.1 bounds it below), capped at 100
+        assert -50.0 < params["progress"] <= 100.0
         assert params["distance_from_center"] >= 0.0 and params["track_width"] > 0.0
         prev, nxt = params["closest_waypoints"]
         assert 0 <= prev < len(params["waypoints"]) and 0 <= nxt < len(params["waypoints"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import math
-import threading
+import re
 import urllib.request
 from collections import defaultdict
 
@@ -12,11 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dashboard_server import running_dashboard
 from slipstream.cli import main
 from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
 from slipstream.rollout.trainer import TrainConfig, Trainer
-from slipstream.viz import iteration_of, load_run
-from slipstream.viz.dashboard import make_server
+from slipstream.viz import format_table, iteration_of, load_run
+from slipstream.viz.report import action_shares, section_of
 
 EVAL_TS = "20240101120000"
 EVAL_TRIALS = [
@@ -114,7 +118,7 @@ def test_analyze_writes_pngs_and_prints_the_table(run_folder, tmp_path, capsys):
     out = tmp_path / "plots"
     assert main(["analyze", str(run_folder), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
     assert names == sorted(
         f"{n}.png"
         for n in (
@@ -125,7 +129,7 @@ def test_analyze_writes_pngs_and_prints_the_table(run_folder, tmp_path, capsys):
             "evaluation_runs",
         )
     )
-    for path in out.iterdir():
+    for path in out.glob("*.png"):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         with Image.open(path) as img:
             img.verify()
@@ -144,41 +148,97 @@ def test_analyze_writes_pngs_and_prints_the_table(run_folder, tmp_path, capsys):
     assert (run_folder / "analysis" / "track_paths.png").exists()
 
 
+def test_analyze_writes_a_self_contained_html_report(run_folder, tmp_path):
+    out = tmp_path / "report"
+    assert main(["analyze", str(run_folder), "--out", str(out)]) == 0
+    text = (out / "report.html").read_text()
+    # nothing fetched from elsewhere: every figure is inline PNG data
+    assert re.findall(r"(?:src|href)=['\"](?!data:)", text) == []
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", text)
+    assert len(images) >= 7
+    for data in images:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as img:
+            img.verify()
+    for heading in (
+        "Training per iteration",
+        "Lap times",
+        "Track: reward heat map and fastest laps",
+        "Action use per track section",
+        "Evaluation laps coloured by speed",
+    ):
+        assert f"<h2>{heading}" in text
+    assert format_table(load_run(str(run_folder)).iterations) in html.unescape(text)
+    assert "def reward_function" in html.unescape(text)
+
+
+def test_track_sections_and_action_shares_by_hand():
+    wp = np.array([0, 9, 10, 55, 99, 150, -3])
+    assert section_of(wp, 100).tolist() == [0, 0, 1, 5, 9, 9, 0]
+    assert section_of(np.array([0, 1, 2, 3]), 4, sections=2).tolist() == [0, 0, 1, 1]
+    sections = np.array([0, 0, 0, 1, 1, 3])
+    actions = np.array([2, 2, 0, 0, 1, 1])
+    shares = action_shares(sections, actions, [0, 1, 2], sections=4)
+    np.testing.assert_allclose(
+        shares,
+        [[100 / 3, 50, 0, 0], [0, 50, 0, 100], [200 / 3, 0, 0, 0]],
+    )
+
+
 def test_analyze_says_what_is_missing(tmp_path, capsys):
     assert main(["analyze", str(tmp_path)]) == 2
     assert "TrainingMetrics.json does not exist" in capsys.readouterr().err
 
 
-def test_dashboard_serves_page_plots_and_summary(run_folder):
-    server = make_server(str(run_folder), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+def test_dashboard_snapshot_matches_the_metrics_files(run_folder):
+    with running_dashboard([run_folder]) as (base, _, _):
         with urllib.request.urlopen(base + "/", timeout=30) as r:
             page = r.read().decode()
-        assert "http-equiv='refresh'" in page and "/plots/training_progress.png" in page
-        with urllib.request.urlopen(base + "/api/summary", timeout=30) as r:
-            summary = json.loads(r.read())
-        with urllib.request.urlopen(base + "/plots/track_paths.png", timeout=30) as r:
-            assert r.headers["Content-Type"] == "image/png"
-            assert r.read()[:4] == b"\x89PNG"
+        assert "static/plotly.min.js" in page and "chart-progress" in page
+        with urllib.request.urlopen(base + "/static/plotly.min.js", timeout=30) as r:
+            assert r.headers["Content-Type"].startswith("text/javascript")
+            assert len(r.read()) > 1_000_000  # the real library, from the plotly package
+        with urllib.request.urlopen(base + "/api/snapshot", timeout=30) as r:
+            (snap,) = json.loads(r.read())["runs"]
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(base + "/nothing", timeout=30)
         assert missing.value.code == 404
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-    expected = expected_iterations(run_folder)
-    assert summary["workers"] == 2
-    assert [s["iteration"] for s in summary["iterations"]] == sorted(expected)
-    for s in summary["iterations"]:
-        want = expected[s["iteration"]]["training"]
-        assert s["training"]["episodes"] == want["episodes"]
-        assert s["training"]["completion"] == pytest.approx(want["completion"], abs=1e-4)
-        assert s["training"]["reward"] == pytest.approx(want["reward"], abs=1e-4)
-    assert summary["evaluations"][0]["status"][1] == "Off track"
+    files = {0: "TrainingMetrics.json", 1: "TrainingMetrics_1.json"}
+    for w, name in files.items():
+        rows = json.loads((run_folder / "metrics" / name).read_text())["metrics"]
+        per_iteration = snap["episodes_per_iteration"]
+        series = snap["workers"][str(w)]
+        for k, it in enumerate(series["iteration"]):
+            mine = [
+                e
+                for e in rows
+                if e["phase"] == "training" and (e["episode"] - 1) // per_iteration == it
+            ]
+            assert series["reward"][k] == pytest.approx(
+                sum(e["reward_score"] for e in mine) / len(mine)
+            )
+            assert series["progress"][k] == pytest.approx(
+                sum(e["completion_percentage"] for e in mine) / len(mine)
+            )
+    # the trainer's per-iteration record: one line per iteration, the learner's speed
+    records = [
+        json.loads(line)
+        for line in (run_folder / "logs" / "iterations.jsonl").read_text().splitlines()
+    ]
+    assert [r["iteration"] for r in records] == [0, 1]
+    assert snap["speed"]["iteration"] == [0, 1]
+    assert snap["speed"]["rollout_steps_per_second"] == pytest.approx(
+        [r["rollout_steps_per_second"] for r in records], rel=1e-4
+    )
+    assert snap["learner"]["iteration"] == [0, 1]
+    for r in records:
+        assert set(r["workers"]) == {"0", "1"}
+        assert r["samples"] > 0 and r["surrogate_loss"] is not None
+    # per-worker means in the record agree with the metrics file (rounded there)
+    rows0 = json.loads((run_folder / "metrics" / files[0]).read_text())["metrics"]
+    first = [e for e in rows0 if e["phase"] == "training"][:2]
+    assert records[0]["workers"]["0"]["mean_reward"] == pytest.approx(
+        sum(e["reward_score"] for e in first) / 2, abs=0.5
+    )
 
 
 def test_analyze_counts_continuous_laps_and_draws_a_given_track(tmp_path, capsys):

@@ -18,7 +18,7 @@ COMMANDS = {
     "import": "Import a DeepRacer model (car model.tar.gz, model.pb or model prefix) as a run.",
     "tracks": "List, show, fetch and generate tracks.",
     "analyze": "Plot a run folder's training and evaluation metrics.",
-    "dashboard": "Live web dashboard of a training run.",
+    "dashboard": "Live web dashboard of training runs: charts, the cars' camera and track, log, inputs.",
     "calibrate": "Fit the car's dynamics to DeepRacer simtraces and compare the two cars.",
     "camera": "Camera tools: compare Slipstream's camera with real DeepRacer frames.",
     "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",

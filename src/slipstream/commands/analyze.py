@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "Plot a run folder's training and evaluation metrics."
+HELP = "Plot a run folder's training and evaluation metrics; write an HTML report."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         metavar="DIR",
-        help="folder for the PNG files (default: RUN/analysis/)",
+        help="folder for the PNG files and report.html (default: RUN/analysis/)",
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="PNG files and the table only, no report.html"
     )
     parser.add_argument(
         "--track",
@@ -58,4 +61,22 @@ def run(args: argparse.Namespace) -> int:
             storage.write_bytes(f"analysis/{name}.png", png)
             where = storage.path("analysis", f"{name}.png")
         print(f"wrote {where}")
+    if args.no_report:
+        return 0
+    from slipstream.viz.report import ReportError, build_report
+
+    try:
+        report = build_report(data, storage)
+    except ReportError as err:
+        print(f"slipstream analyze: no HTML report: {err}", file=sys.stderr)
+        return 0
+    if args.out is not None:
+        target = Path(args.out) / "report.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(report, encoding="utf-8")
+        where = str(target)
+    else:
+        storage.write_text("analysis/report.html", report)
+        where = storage.path("analysis", "report.html")
+    print(f"wrote {where}")
     return 0

@@ -1,4 +1,4 @@
-"""`slipstream bench sim|train|learn`: the benchmarks the README and notes quote."""
+"""`slipstream bench sim|train|frames|learn`: the benchmarks the README and notes quote."""
 
 from __future__ import annotations
 
@@ -20,10 +20,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sim.add_argument("--sensor", default="FRONT_FACING_CAMERA", help="camera sensor to render")
     sim.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: one core)")
     sim.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
-    train = sub.add_parser("train", help="rollout steps/s and learner samples/s")
+    train = sub.add_parser(
+        "train",
+        help="raw learner bound, learner samples/s, rollout steps/s, end-to-end samples/s, CPU per role",
+    )
     train.add_argument("--track", default=None)
     train.add_argument("--json", action="store_true")
     train.add_argument("--workers", type=int, default=1)
+    train.add_argument(
+        "--iterations", type=int, default=4, help="training iterations (the first is a warm-up)"
+    )
+    train.add_argument(
+        "--run",
+        default=None,
+        help="run folder (default: a temporary folder); a dashboard can watch it",
+    )
+    _add_speed_arguments(train)
+    race = sub.add_parser(
+        "race",
+        help="train the racing example for M minutes: best lap vs wall-clock, then 5 trials",
+    )
+    race.add_argument("--track", default="reInvent2019_track")
+    race.add_argument("--minutes", type=float, default=10.0, help="training wall-clock budget")
+    race.add_argument("--workers", type=int, default=1)
+    race.add_argument("--trials", type=int, default=5, help="final evaluation trials")
+    race.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
+    race.add_argument("--seed", type=int, default=0)
+    race.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    _add_speed_arguments(race)
+    frames = sub.add_parser(
+        "frames", help="what a dashboard watching the cars costs a rollout worker (CPU per step)"
+    )
+    frames.add_argument("--repeats", type=int, default=3)
+    frames.add_argument("--json", action="store_true")
     learn = sub.add_parser(
         "learn", help="minutes until the first 100%% evaluation lap (DRfC defaults)"
     )
@@ -32,6 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     learn.add_argument("--workers", type=int, default=1)
     learn.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
     learn.add_argument("--json", action="store_true")
+
+
+def _add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="workers collect the next iteration while the learner trains",
+    )
+    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
+    parser.add_argument("--device", default="auto", help="learner device: auto, cpu or cuda")
+    parser.add_argument("--cores", type=int, help="cores to plan threads for (default: all)")
 
 
 def _limit_threads(threads: int) -> None:
@@ -58,7 +98,36 @@ def run(args: argparse.Namespace) -> int:
     if args.which == "train":
         from slipstream.rollout.bench import benchmark_train
 
-        result = benchmark_train(track=args.track, workers=args.workers)
+        result = benchmark_train(
+            track=args.track,
+            workers=args.workers,
+            iterations=args.iterations,
+            pipeline=args.pipeline,
+            precision=args.precision,
+            device=args.device,
+            cores=args.cores,
+            run=args.run,
+        )
+    elif args.which == "race":
+        from slipstream.rollout.bench import benchmark_race
+
+        result = benchmark_race(
+            track=args.track,
+            minutes=args.minutes,
+            workers=args.workers,
+            pipeline=args.pipeline,
+            precision=args.precision,
+            device=args.device,
+            trials=args.trials,
+            run=args.run,
+            seed=args.seed,
+        )
+        if not args.json:
+            result = {k: v for k, v in result.items() if k != "curve"}
+    elif args.which == "frames":
+        from slipstream.rollout.bench import benchmark_frames
+
+        result = benchmark_frames(repeats=args.repeats)
     else:
         from slipstream.rollout.bench import benchmark_learn
 

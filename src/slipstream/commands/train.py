@@ -17,6 +17,12 @@ HELP = "Train a model (Clipped PPO or SAC) into a DeepRacer-layout run folder."
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     inputs = parser.add_argument_group("inputs (DeepRacer files)")
     inputs.add_argument("--custom-files", metavar="DIR", help="a DRfC custom_files folder")
+    inputs.add_argument(
+        "--example",
+        choices=["racing"],
+        help="a shipped example's model_metadata, reward and hyperparameters (racing: up to "
+        "4 m/s, pays progress per step on the road); files given explicitly still win",
+    )
     inputs.add_argument("--reward-function", metavar="FILE", help="reward_function.py")
     inputs.add_argument("--model-metadata", metavar="FILE", help="model_metadata.json")
     inputs.add_argument("--hyperparameters", metavar="FILE", help="hyperparameters.json")
@@ -50,6 +56,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     where.add_argument("--address", help="Ray cluster address, e.g. auto (default: local Ray)")
     where.add_argument("--device", default="auto", help="trainer device: auto, cpu or cuda")
+    where.add_argument(
+        "--precision",
+        choices=["auto", "bf16", "fp32"],
+        default="auto",
+        help="learner arithmetic: auto = bf16 where the CPU (avx512_bf16/amx) or GPU has it; "
+        "weights and the exported model stay float32",
+    )
+    where.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="workers collect the next iteration with the current policy while the learner "
+        "trains (default: DeepRacer's synchronous loop)",
+    )
     where.add_argument("--seed", type=int, default=0)
     stop = parser.add_argument_group("when to stop")
     stop.add_argument("--iterations", type=int, help="training iterations to run")
@@ -85,11 +104,16 @@ def build_config(args: argparse.Namespace):
         load_world_yaml,
         world_from_run_env,
     )
+    from slipstream.config.errors import ConfigError
     from slipstream.config.world import WorldConfig
+    from slipstream.examples import example_dir
     from slipstream.rollout.trainer import TrainConfig
 
-    if args.custom_files:
-        files = load_custom_files(args.custom_files, run_env=args.run_env)
+    if args.custom_files and args.example:
+        raise ConfigError("give --custom-files or --example, not both")
+    if args.custom_files or args.example:
+        source = args.custom_files or str(example_dir(args.example))
+        files = load_custom_files(source, run_env=args.run_env)
         metadata, hp, world = files.model_metadata, files.hyperparameters, files.world
         reward_path = files.reward_function_path
     else:
@@ -147,6 +171,8 @@ def build_config(args: argparse.Namespace):
         pretrained_checkpoint=pretrained_checkpoint,
         shared_trunk=args.shared_trunk,
         best_model_metric=str(world.BEST_MODEL_METRIC),
+        precision=args.precision,
+        pipeline=args.pipeline,
     )
 
 
@@ -171,6 +197,7 @@ def check_inputs(config) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slipstream.config.errors import ConfigError
+    from slipstream.rl.precision import precision_name
     from slipstream.rollout.pool import WorkerLostError
     from slipstream.rollout.trainer import Trainer, TrainingError
     from slipstream.tracks.track import TrackError
@@ -194,6 +221,11 @@ def run(args: argparse.Namespace) -> int:
         f"Training {config.model_metadata.training_algorithm} "
         f"({config.model_metadata.neural_network}, {config.model_metadata.action_space_type}) on "
         f"{config.track} with {trainer.num_workers} worker(s) into {config.run}"
+    )
+    amp = getattr(trainer.learner, "amp_dtype", None)
+    print(
+        f"Learner on {trainer.learner.device}, {precision_name(amp)}; threads: "
+        f"{trainer.threads.describe()}"
     )
     try:
         reports = trainer.run()

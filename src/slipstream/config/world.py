@@ -153,7 +153,7 @@ class WorldConfig:
     DONE_CONDITION: str = "any"
     ENABLE_DOMAIN_RANDOMIZATION: bool = False
     CAMERA_AUGMENTATION: bool = False
-    """Slipstream's real-car camera augmentation (not a DeepRacer key; see render.augment)."""
+    """Slipstream's key: real-car camera augmentation of the front camera (render/augment.py)."""
     # obstacles
     NUMBER_OF_OBSTACLES: int = 0
     MIN_DISTANCE_BETWEEN_OBSTACLES: float = 2.0

@@ -160,5 +160,7 @@ class DeepRacerCore:
         )
         return np.where(nearer_next, result.closest_next, result.closest_prev)
 
-    def render_topdown(self, follow: int | None = None) -> np.ndarray:
-        return self.sensors.topdown(self.sim, follow)
+    def render_topdown(
+        self, follow: int | None = None, size: tuple[int, int] = (480, 640)
+    ) -> np.ndarray:
+        return self.sensors.topdown(self.sim, follow, size)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from slipstream.config.model_metadata import LidarConfig, ModelMetadata
@@ -38,6 +40,7 @@ class SensorSuite:
         self.rngs: list[np.random.Generator] = []
         self._last: dict[str, np.ndarray] | None = None
         self._luts: np.ndarray | None = None
+        self._track_views: dict[tuple[int, int], Any] = {}
 
     def seed(self, seeds: list[int]) -> None:
         self.rngs = [np.random.default_rng([s, 7]) for s in seeds]
@@ -144,15 +147,24 @@ class SensorSuite:
     def object_in_camera(self, poses: np.ndarray, points: np.ndarray) -> np.ndarray:
         return object_in_camera(poses, points, self.camera_spec)
 
-    def topdown(self, sim: Simulator, follow: int | None = None) -> np.ndarray:
-        from slipstream.render.topdown import render_topdown
+    def topdown(
+        self, sim: Simulator, follow: int | None = None, size: tuple[int, int] = (480, 640)
+    ) -> np.ndarray:
+        """The whole track with every car (its background drawn once per size), or a window
+        that follows car `follow`."""
+        from slipstream.render.topdown import TrackView, render_topdown
 
         state = sim.state
         poses = np.stack([state.x, state.y, state.yaw], axis=1)
         boxes = self.boxes(sim)
         if follow is None:
-            return render_topdown(self.texture, poses, boxes)
-        return render_topdown(self.texture, poses, boxes, view="follow", follow_index=follow)
+            key = tuple(int(v) for v in size)
+            if key not in self._track_views:
+                self._track_views[key] = TrackView(self.texture, key)
+            return self._track_views[key].render(poses, boxes)
+        return render_topdown(
+            self.texture, poses, boxes, size=size, view="follow", follow_index=follow
+        )
 
 
 def _rows(boxes: BoxSet, rows: np.ndarray) -> BoxSet:

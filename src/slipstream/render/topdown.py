@@ -60,29 +60,74 @@ def render_topdown(
     the car is drawn from its pose). `view`: "track" fits the whole texture, "follow" shows a
     window `FOLLOW_SPAN / zoom` metres wide centred on car `follow_index`; `zoom` > 1 magnifies.
     """
-    height, width = (int(v) for v in size)
-    if height < 8 or width < 8:
-        raise TopDownError(f"size must be at least 8x8 pixels (H, W), got {size!r}")
+    height, width = _check_size(size)
     if view not in ("track", "follow"):
         raise TopDownError(f"view must be 'track' or 'follow', got {view!r}")
     if not (zoom > 0.0):
         raise TopDownError(f"zoom must be > 0, got {zoom!r}")
     poses = np.asarray(poses, dtype=np.float64).reshape(-1, 3)
-    x0, y0, x1, y1 = (
-        texture.origin[0],
-        texture.origin[1],
-        texture.origin[0] + texture.rgb.shape[1] * texture.rgb_resolution,
-        texture.origin[1] + texture.rgb.shape[0] * texture.rgb_resolution,
-    )
     if view == "track":
-        scale = zoom * min(width / (x1 - x0), height / (y1 - y0))  # pixels per metre
-        cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        cx, cy, scale = _track_frame(texture, height, width, zoom)
     else:
         if not (0 <= follow_index < len(poses)):
             raise TopDownError(f"follow_index {follow_index} is not one of the {len(poses)} cars")
         scale = zoom * width / FOLLOW_SPAN
         cx, cy = poses[follow_index, 0], poses[follow_index, 1]
     image = _background(texture, cx, cy, scale, height, width)
+    return _draw_objects(image, (cx, cy, scale), poses, boxes, view, follow_index, car)
+
+
+class TrackView:
+    """The "track" view of one texture at one size, its background resampled once: each
+    `render` only draws the boxes and cars (what a live dashboard needs several times a second).
+    `render(poses, boxes)` equals `render_topdown(texture, poses, boxes, size, "track")`."""
+
+    def __init__(
+        self, texture: TrackTexture, size: tuple[int, int] = (480, 640), car: CarShape = CarShape()
+    ) -> None:
+        height, width = _check_size(size)
+        self.frame = _track_frame(texture, height, width, 1.0)
+        self.car = car
+        self._background = _background(texture, *self.frame, height, width)
+        self._background.setflags(write=False)
+
+    def render(self, poses: np.ndarray, boxes: BoxSet | None = None) -> np.ndarray:
+        poses = np.asarray(poses, dtype=np.float64).reshape(-1, 3)
+        return _draw_objects(
+            self._background.copy(), self.frame, poses, boxes, "track", 0, self.car
+        )
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    height, width = (int(v) for v in size)
+    if height < 8 or width < 8:
+        raise TopDownError(f"size must be at least 8x8 pixels (H, W), got {size!r}")
+    return height, width
+
+
+def _track_frame(
+    texture: TrackTexture, height: int, width: int, zoom: float
+) -> tuple[float, float, float]:
+    """Centre (x, y) and pixels per metre of the view that fits the whole texture."""
+    x0, y0 = texture.origin[0], texture.origin[1]
+    x1 = x0 + texture.rgb.shape[1] * texture.rgb_resolution
+    y1 = y0 + texture.rgb.shape[0] * texture.rgb_resolution
+    scale = zoom * min(width / (x1 - x0), height / (y1 - y0))
+    return 0.5 * (x0 + x1), 0.5 * (y0 + y1), scale
+
+
+def _draw_objects(
+    image: np.ndarray,
+    frame: tuple[float, float, float],
+    poses: np.ndarray,
+    boxes: BoxSet | None,
+    view: str,
+    follow_index: int,
+    car: CarShape,
+) -> np.ndarray:
+    """Boxes of world `follow_index` and every car drawn onto `image` (H, W, 3)."""
+    cx, cy, scale = frame
+    height, width = image.shape[:2]
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
 

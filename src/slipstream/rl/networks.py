@@ -309,6 +309,14 @@ class Trunk(nn.Module):
         return self.middleware(self.embedder(obs))
 
 
+def float32_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """`layer(x)` in float32 with autocast off: the learner runs trunks under bf16 autocast, but
+    heads (a few thousand weights) stay float32 so values and probabilities keep float32
+    resolution (a bf16 value head would round V ~ 100 to +-0.4, as large as a step's reward)."""
+    with torch.autocast(x.device.type, enabled=False):
+        return layer(x.float())
+
+
 # ----------------------------------------------------------------------------------------------
 # PPO
 
@@ -361,8 +369,9 @@ class PPOPolicy(nn.Module):
         return self.log_std.clamp(*PPO_LOG_STD_BOUNDS)
 
     def head_output(self, features: torch.Tensor) -> torch.Tensor:
-        """Probabilities (B, A) or mean (B, 2) from trunk features."""
-        out = self.head(features)
+        """Probabilities (B, A) or mean (B, 2) from trunk features; float32 even when the trunk
+        ran under bf16 autocast (see `float32_layer`)."""
+        out = float32_layer(self.head, features)
         if self.continuous:
             return out
         return torch.softmax(out, dim=-1).clamp_min(1e-8)
@@ -407,7 +416,7 @@ class PPOValue(nn.Module):
         self.head = normalized_columns_init_(nn.Linear(self.trunk.out_features, 1), 1.0)
 
     def head_output(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(features).squeeze(-1)
+        return float32_layer(self.head, features).squeeze(-1)
 
     def forward(self, obs: Mapping[str, Any]) -> torch.Tensor:
         return self.head_output(self.trunk(obs))

@@ -39,6 +39,7 @@ from slipstream.rl.distributions import Categorical, DiagGaussian
 from slipstream.rl.exploration import normalize_exploration_type
 from slipstream.rl.gae import normalize_advantages
 from slipstream.rl.networks import ObservationError, PPOPolicy, PPOValue
+from slipstream.rl.precision import autocast, autocast_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +207,9 @@ class PPOLearner:
     """Holds the policy and value networks, the optimiser and an RNG; acts and updates.
 
     `device`: 'auto' (cuda when visible), 'cpu' or 'cuda'. `seed` seeds the learner's own
-    generator (sampling, e-greedy draws, minibatch shuffles)."""
+    generator (sampling, e-greedy draws, minibatch shuffles). `precision`: 'auto', 'bf16' or
+    'fp32' (see `slipstream.rl.precision`): forward passes under bf16 autocast, while weights,
+    gradients, optimiser state, losses and checkpoints stay float32."""
 
     def __init__(
         self,
@@ -216,9 +219,11 @@ class PPOLearner:
         *,
         device: str | torch.device = "auto",
         seed: int | None = None,
+        precision: str = "auto",
     ) -> None:
         self.hp = hp
         self.device = resolve_device(device)
+        self.amp_dtype = autocast_dtype(precision, self.device)
         self.policy = policy.to(self.device)
         self.value = value.to(self.device)
         self.shared_trunk = value.trunk is policy.trunk
@@ -234,23 +239,34 @@ class PPOLearner:
     # -- acting -----------------------------------------------------------------------------
 
     def _forward(
-        self, obs: dict[str, torch.Tensor]
+        self, obs: dict[str, torch.Tensor], amp: bool = True
     ) -> tuple[Categorical | DiagGaussian, torch.Tensor]:
-        features = self.policy.trunk(obs)
-        distribution = self.policy.head_distribution(features)
-        value_features = features if self.shared_trunk else self.value.trunk(obs)
-        return distribution, self.value.head_output(value_features)
+        with autocast(self.device, self.amp_dtype if amp else None):
+            features = self.policy.trunk(obs)
+            distribution = self.policy.head_distribution(features)
+            value_features = features if self.shared_trunk else self.value.trunk(obs)
+            return distribution, self.value.head_output(value_features)
+
+    def _autocast(self, fn: Callable[[dict[str, torch.Tensor]], torch.Tensor]):
+        """`fn` run under the learner's autocast (float32 out: the heads cast back)."""
+
+        def run(obs: dict[str, torch.Tensor]) -> torch.Tensor:
+            with autocast(self.device, self.amp_dtype):
+                return fn(obs)
+
+        return run
 
     @torch.no_grad()
     def act(
         self, obs: Mapping[str, Any], deterministic: bool, epsilon: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Actions for a batch of observations: (actions, log_probs, values).
+        """Actions for a batch of observations: (actions, log_probs, values), in float32 like
+        the rollout workers' `PolicyActor`.
 
         Discrete: actions int64 (B,); continuous: float32 (B, 2) in network space. log_probs and
         values float32 (B,). See the module docstring for the sampling rules."""
         tensors = obs_to_device(obs, self.sensors, self.device)
-        distribution, values = self._forward(tensors)
+        distribution, values = self._forward(tensors, amp=False)
         actions = distribution.mode() if deterministic else distribution.sample(self.generator)
         if epsilon > 0.0 and isinstance(distribution, Categorical):
             batch, num_actions = distribution.probs.shape
@@ -271,12 +287,15 @@ class PPOLearner:
         """V(s) float32 (B,) for any number of observations (e.g. final observations of
         truncated episodes, to bootstrap GAE)."""
         tensors = obs_to_device(obs, self.sensors, self.device)
-        return chunked(self.value, tensors).float().cpu().numpy()
+        return chunked(self._autocast(self.value), tensors).float().cpu().numpy()
 
     # -- training ---------------------------------------------------------------------------
 
-    def update(self, batch: Mapping[str, Any]) -> dict[str, Any]:
-        """One training iteration over the whole dataset.
+    def update(
+        self, batch: Mapping[str, Any], on_minibatch: Callable[[], None] | None = None
+    ) -> dict[str, Any]:
+        """One training iteration over the whole dataset (`on_minibatch`, if given, is called
+        before each minibatch: the trainer adjusts its threads there).
 
         batch: `obs` (dict of arrays, N rows), `actions` (N,) int or (N, 2) float, `advantages`
         (N,) raw GAE advantages (standardised here), `returns` (N,) value targets, and optionally
@@ -304,7 +323,7 @@ class PPOLearner:
         num_minibatches = n // bs
 
         with torch.no_grad():  # the frozen old policy
-            old_out = chunked(lambda o: self.policy(o), obs)
+            old_out = chunked(self._autocast(self.policy), obs)
             old_log_std = self.policy.clipped_log_std().clone() if self.policy.continuous else None
             old_log_probs = self._distribution(old_out, old_log_std).log_prob(actions)
         if batch.get("log_probs") is not None:
@@ -316,17 +335,16 @@ class PPOLearner:
             order = torch.randperm(n, generator=self.generator, device=self.device)
             sums = torch.zeros(5, device=self.device)
             for i in range(num_minibatches):
+                if on_minibatch is not None:
+                    on_minibatch()
                 idx = order[i * bs : (i + 1) * bs]
-                distribution, values = self._forward({k: v[idx] for k, v in obs.items()})
-                surrogate = ppo_policy_loss(
-                    distribution.log_prob(actions[idx]),
+                loss, (surrogate, v_loss, mean_entropy), distribution = self.minibatch_loss(
+                    {k: v[idx] for k, v in obs.items()},
+                    actions[idx],
                     old_log_probs[idx],
                     advantages[idx],
-                    self.hp.clip,
+                    returns[idx],
                 )
-                v_loss = value_loss(values, returns[idx], self.hp.loss_type)
-                mean_entropy = entropy(distribution)
-                loss = surrogate + v_loss - self.hp.beta_entropy * mean_entropy
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -361,6 +379,27 @@ class PPOLearner:
             "seconds": seconds,
             "samples_per_second": trained / seconds if seconds > 0 else float("inf"),
         }
+
+    def minibatch_loss(
+        self,
+        obs: dict[str, torch.Tensor],
+        actions: torch.Tensor,
+        old_log_probs: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+    ) -> tuple[
+        torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor], Categorical | DiagGaussian
+    ]:
+        """One minibatch's loss = surrogate + value loss - beta_entropy * entropy (float32, the
+        forward under the learner's autocast), its three parts, and the current distribution."""
+        distribution, values = self._forward(obs)
+        surrogate = ppo_policy_loss(
+            distribution.log_prob(actions), old_log_probs, advantages, self.hp.clip
+        )
+        v_loss = value_loss(values, returns, self.hp.loss_type)
+        mean_entropy = entropy(distribution)
+        loss = surrogate + v_loss - self.hp.beta_entropy * mean_entropy
+        return loss, (surrogate, v_loss, mean_entropy), distribution
 
     def _distribution(
         self, head_out: torch.Tensor, log_std: torch.Tensor | None

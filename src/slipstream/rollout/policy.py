@@ -55,17 +55,20 @@ def build_learner(
     device: str = "auto",
     seed: int | None = None,
     shared_trunk: bool = False,
+    precision: str = "auto",
 ) -> PPOLearner | SACLearner:
     """The trainer's learner for a model: Clipped PPO or SAC with DeepRacer's constants.
 
     With a `seed` the networks' initial weights come from it (torch's global generator is left
-    as it was), so the same seed gives the same initial model.
+    as it was), so the same seed gives the same initial model. `precision` applies to PPO (bf16
+    autocast, see `slipstream.rl.precision`); SAC trains in float32 (its tanh-squashed
+    log-probabilities and soft targets are left at full precision).
     """
     if seed is None:
-        return _build_learner(metadata, hp, device, seed, shared_trunk)
+        return _build_learner(metadata, hp, device, seed, shared_trunk, precision)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _build_learner(metadata, hp, device, seed, shared_trunk)
+        return _build_learner(metadata, hp, device, seed, shared_trunk, precision)
 
 
 def _build_learner(
@@ -74,6 +77,7 @@ def _build_learner(
     device: str,
     seed: int | None,
     shared_trunk: bool,
+    precision: str,
 ) -> PPOLearner | SACLearner:
     if metadata.training_algorithm == "sac":
         from slipstream.rl.networks import SACQNetwork, SACValue
@@ -116,7 +120,7 @@ def _build_learner(
         lidar_dim=lidar_dim(metadata),
         shared_trunk=shared_trunk,
     )
-    return PPOLearner(policy, value, ppo_hp, device=device, seed=seed)
+    return PPOLearner(policy, value, ppo_hp, device=device, seed=seed, precision=precision)
 
 
 class PolicyActor:

@@ -5,15 +5,26 @@ episodes, and asks worker 0 for the in-training evaluation episodes. `SerialWork
 the workers one after another in this process (tests, debugging); `RayWorkerPool` runs each as
 a Ray actor (one CPU) on a local Ray instance started on demand or on a cluster
 (``address="auto"``). Both return the same results for the same specs.
+
+Calls can also be started without waiting (`sample_async`, `evaluate_async`, which return a
+`Pending` whose `get()` waits): this is how the pipelined loop lets workers collect the next
+iteration while the learner trains. Calls run in the order they are made, per worker (Ray runs
+an actor's calls in order; the serial pool, when `background` is set, runs every call on one
+background thread), so weights set after a sample was started apply to the sample after it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+import torch
 
 from slipstream.rollout.worker import EpisodeSummary, RolloutResult, RolloutWorker, WorkerSpec
 
@@ -38,6 +49,30 @@ def episodes_per_worker(num_episodes: int, workers: int) -> list[int]:
     ]
 
 
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """A started pool call; `get()` waits for its result (a value, a Future or Ray refs),
+    `done()` says whether it has finished without waiting."""
+
+    def __init__(
+        self,
+        value: Any,
+        get: Callable[[Any], T] | None = None,
+        done: Callable[[Any], bool] | None = None,
+    ) -> None:
+        self._value = value
+        self._get = get
+        self._done = done
+
+    def get(self) -> T:
+        return self._get(self._value) if self._get is not None else self._value
+
+    def done(self) -> bool:
+        return self._done(self._value) if self._done is not None else True
+
+
 class WorkerPool(Protocol):
     """What the trainer needs of its workers."""
 
@@ -45,48 +80,85 @@ class WorkerPool(Protocol):
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None: ...
 
+    def sample_async(self, requests: Sequence[SampleRequest]) -> Pending[list[RolloutResult]]: ...
+
+    def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]: ...
+
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]: ...
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]: ...
 
     def nodes(self) -> list[str]: ...
 
+    def cpu_seconds(self) -> float | None: ...
+
     def stop(self) -> None: ...
 
 
 class SerialWorkerPool:
-    """Workers in this process, called one after another.
+    """Workers in this process, called one after another: on the caller's thread, or with
+    `background` on one background thread (so the caller can train meanwhile).
 
     A worker sets torch's thread count for its own process; here the trainer's count is put
-    back after each call, so the learner computes exactly as it does beside Ray workers.
+    back after each call, so the learner computes exactly as it does beside Ray workers. (torch's
+    thread count is per OS thread: a background rollout thread sets its own once.)
     """
 
-    def __init__(self, specs: Sequence[WorkerSpec]) -> None:
+    def __init__(self, specs: Sequence[WorkerSpec], background: bool = False) -> None:
         with _trainer_threads():
             self.workers = [RolloutWorker(s) for s in specs]
         self.num_workers = len(self.workers)
+        self._executor = None
+        if background:
+            threads = max(1, specs[0].torch_threads)
+            self._executor = ThreadPoolExecutor(1, "rollout", torch.set_num_threads, (threads,))
+        self._clock: int | None = None
+        if self._executor is not None:
+            thread = self._executor.submit(threading.get_ident).result()
+            self._clock = time.pthread_getcpuclockid(thread)
+
+    def _call(self, fn: Callable[[], T]) -> Pending[T]:
+        if self._executor is None:
+            with _trainer_threads(self.workers[0].spec.torch_threads):
+                return Pending(fn())
+        return Pending(self._executor.submit(fn), Future.result, Future.done)
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
-        for w in self.workers:
-            w.set_weights(weights, version)
+        def load() -> None:
+            for w in self.workers:
+                w.set_weights(weights, version)
+
+        self._call(load)
+
+    def sample_async(self, requests: Sequence[SampleRequest]) -> Pending[list[RolloutResult]]:
+        return self._call(
+            lambda: [
+                w.sample(q.episodes, q.epsilon, q.max_steps, q.deterministic)
+                for w, q in zip(self.workers, requests, strict=True)
+            ]
+        )
+
+    def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]:
+        if not episodes:
+            return Pending([])
+        return self._call(lambda: self.workers[0].evaluate(episodes))
 
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
-        results = []
-        for w, q in zip(self.workers, requests, strict=True):
-            with _trainer_threads(w.spec.torch_threads):
-                results.append(w.sample(q.episodes, q.epsilon, q.max_steps, q.deterministic))
-        return results
+        return self.sample_async(requests).get()
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
-        if not episodes:
-            return []
-        with _trainer_threads(self.workers[0].spec.torch_threads):
-            return self.workers[0].evaluate(episodes)
+        return self.evaluate_async(episodes).get()
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of the background rollout thread so far (None without one)."""
+        return None if self._clock is None else time.clock_gettime(self._clock)
 
     def nodes(self) -> list[str]:
         return [w.node() for w in self.workers]
 
     def stop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
         for w in self.workers:
             w.stop()
 
@@ -193,7 +265,7 @@ class RayWorkerPool:
 
     def nodes(self) -> list[str]:
         """Where each worker runs: ``node <id> (<ip>)``."""
-        return self._call(lambda r, w: w.node.remote(), range(self.num_workers))
+        return self._pending(lambda r, w: w.node.remote(), range(self.num_workers)).get()
 
     def set_weights(self, weights: Mapping[str, Any], version: int) -> None:
         # calls on one actor run in order: the next sample/evaluate sees these weights
@@ -202,28 +274,50 @@ class RayWorkerPool:
         for w in self.workers:
             w.set_weights.remote(ref, version)
 
+    def sample_async(self, requests: Sequence[SampleRequest]) -> Pending[list[RolloutResult]]:
+        def submit(r: int, w: Any) -> Any:
+            q = requests[r]
+            return w.sample.remote(q.episodes, q.epsilon, q.max_steps, q.deterministic)
+
+        return self._pending(submit, range(len(requests)))
+
+    def evaluate_async(self, episodes: int) -> Pending[list[EpisodeSummary]]:
+        if not episodes:
+            return Pending([])
+        call = self._pending(lambda r, w: w.evaluate.remote(episodes), [0])
+        return Pending(call, lambda c: c.get()[0], lambda c: c.done())
+
     def sample(self, requests: Sequence[SampleRequest]) -> list[RolloutResult]:
-        return self._call(
-            lambda r, w: w.sample.remote(
-                requests[r].episodes,
-                requests[r].epsilon,
-                requests[r].max_steps,
-                requests[r].deterministic,
-            ),
-            range(len(requests)),
-        )
+        return self.sample_async(requests).get()
 
     def evaluate(self, episodes: int) -> list[EpisodeSummary]:
-        if not episodes:
-            return []
-        return self._call(lambda r, w: w.evaluate.remote(episodes), [0])[0]
+        return self.evaluate_async(episodes).get()
 
-    def _call(self, submit: Callable[[int, Any], Any], ranks: Sequence[int]) -> list[Any]:
-        """Run `submit(rank, actor)` on each rank, replacing workers that die; results in order."""
+    def cpu_seconds(self) -> float | None:
+        """Workers run in other processes: their CPU time comes with their results."""
+        return None
+
+    def _pending(self, submit: Callable[[int, Any], Any], ranks: Sequence[int]) -> Pending[Any]:
+        """`submit(rank, actor)` started on each rank; `get()` replaces workers that die."""
+        ranks = list(ranks)
+        started = {submit(r, self.workers[r]): r for r in ranks}
+        return Pending(
+            started,
+            lambda refs: self._collect(refs, submit, ranks),
+            lambda refs: self._all_done(list(refs)),
+        )
+
+    def _all_done(self, refs: list[Any]) -> bool:
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        return len(ready) == len(refs)
+
+    def _collect(
+        self, started: dict[Any, int], submit: Callable[[int, Any], Any], ranks: list[int]
+    ) -> list[Any]:
+        """Results in rank order; a worker that died is replaced and its call run again."""
         from ray.exceptions import RayActorError, RayTaskError
 
-        ranks = list(ranks)
-        pending = {submit(r, self.workers[r]): r for r in ranks}
+        pending = dict(started)
         results: dict[int, Any] = {}
         deaths = dict.fromkeys(ranks, 0)
         while pending:
@@ -274,12 +368,17 @@ def make_worker_pool(
     serial: bool,
     address: str | None = None,
     on_event: Callable[[str], None] | None = None,
+    background: bool = False,
 ) -> SerialWorkerPool | RayWorkerPool:
-    """Serial pool for `serial`, else Ray actors (on `address`, or a local Ray started here)."""
-    return SerialWorkerPool(specs) if serial else RayWorkerPool(specs, address, on_event)
+    """Serial pool for `serial` (on a background thread with `background`), else Ray actors
+    (on `address`, or a local Ray started here)."""
+    if serial:
+        return SerialWorkerPool(specs, background)
+    return RayWorkerPool(specs, address, on_event)
 
 
 __all__ = [
+    "Pending",
     "RayWorkerPool",
     "SampleRequest",
     "SerialWorkerPool",

@@ -37,6 +37,7 @@ from slipstream.runs import (
     write_run_inputs,
 )
 from slipstream.runs.checkpoints import parse_checkpoint_name
+from slipstream.runs.iteration_log import IterationLog
 from slipstream.runs.logs import (
     best_model_evaluations_line,
     best_model_mean_line,
@@ -93,6 +94,9 @@ class RunRecorder:
         self.episode_counts: list[int] = []
         self._resume_notes: list[str] = []
         self._reward_speed_noted = False
+        self.iteration_log: IterationLog | None = None
+        self._figures: dict[str, Any] = {}
+        """This iteration's figures for `record_iteration`, gathered by the other records."""
 
     # ------------------------------------------------------------------ before writing
 
@@ -206,6 +210,7 @@ class RunRecorder:
             for w in range(self.num_workers)
         ]
         self.episode_counts = [m.last_episode for m in self.metrics]
+        self.iteration_log = IterationLog(self.layout)
         self.logger.startup(
             self.config.model_metadata.to_json_dict(), self.processed_hyperparameters()
         )
@@ -214,6 +219,7 @@ class RunRecorder:
 
     def record_training(self, results: Sequence[RolloutResult], iteration: int) -> None:
         """The training episodes of one iteration: log lines, metrics, simtrace rows."""
+        self._figures = _episode_figures(results)
         for r in results:
             w = r.worker
             for e in r.episodes:
@@ -236,6 +242,9 @@ class RunRecorder:
             self.simtrace.add(simtrace, iteration=iteration, worker=w)
 
     def record_policy_training(self, epochs: Sequence[Mapping[str, float]]) -> None:
+        for key in ("surrogate_loss", "kl_divergence", "entropy"):
+            if epochs:
+                self._figures[key] = float(np.mean([e[key] for e in epochs]))
         for epoch in epochs:
             self.logger.policy_training(
                 epoch["surrogate_loss"],
@@ -334,6 +343,12 @@ class RunRecorder:
         )
         progress = [e.progress for e in evaluation]
         success = float(np.mean([p >= 100.0 for p in progress]))
+        laps = [e.end_time - e.start_time for e in evaluation if e.progress >= 100.0]
+        self._figures.update(
+            eval_mean_progress=float(np.mean(progress)),
+            eval_completion_rate=100.0 * success,
+            eval_best_lap_time_s=min(laps) if laps else None,
+        )
         mean_reward = float(np.mean([e.total_reward for e in evaluation]))
         self.logger.write(evaluation_phase_end_line(success, mean_reward))
         metric = self.config.best_model_metric
@@ -347,9 +362,40 @@ class RunRecorder:
         self.logger.write(best_model_mean_line(avg, metric))
         return self.index.update(checkpoint, avg, time_stamp=time.time())
 
+    def record_iteration(self, report: Mapping[str, Any]) -> None:
+        """The iteration's record (the trainer's report and the figures gathered above) in
+        ``logs/iterations.jsonl`` and TensorBoard (`IterationLog`)."""
+        record = {**self._figures, **report}
+        record["completion_rate"] = 100.0 * float(report.get("completion_rate", 0.0))
+        self.iteration_log.append(record)
+        self._figures = {}
+
     def close(self) -> None:
         if self.logger is not None:
             self.logger.close()
+        if self.iteration_log is not None:
+            self.iteration_log.close()
+
+
+def _episode_figures(results: Sequence[RolloutResult]) -> dict[str, Any]:
+    """Mean reward, progress and lap completion (%) of the training episodes, all workers
+    together and per worker."""
+
+    def figures(episodes: Sequence[EpisodeSummary]) -> dict[str, float | None]:
+        if not episodes:
+            return {"mean_reward": None, "mean_progress": None, "completion_rate": None}
+        progress = np.array([e.progress for e in episodes])
+        return {
+            "mean_reward": float(np.mean([e.total_reward for e in episodes])),
+            "mean_progress": float(progress.mean()),
+            "completion_rate": 100.0 * float(np.mean(progress >= 100.0)),
+        }
+
+    everyone = figures([e for r in results for e in r.episodes])
+    return {
+        "mean_reward": everyone["mean_reward"],
+        "workers": {str(r.worker): figures(r.episodes) for r in results},
+    }
 
 
 __all__ = ["ResumePoint", "RunRecorder", "read_pretrained"]

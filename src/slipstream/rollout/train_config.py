@@ -47,6 +47,12 @@ class TrainConfig:
     pretrained_checkpoint: str = "last"
     shared_trunk: bool = False
     best_model_metric: str = "progress"
+    precision: str = "auto"
+    """Learner arithmetic: 'auto' (bf16 where the CPU or GPU has it), 'bf16' or 'fp32'."""
+    pipeline: bool = False
+    """Workers collect iteration k+1 with policy k while the learner trains on k."""
+    cores: int | None = None
+    """Cores to plan threads for (default: the cores this process may run on)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.world, Mapping):

@@ -6,6 +6,11 @@ networks (Clipped PPO or SAC) and checkpoint N+1 is saved and published to the w
 then evaluates that new checkpoint with MIN_EVAL_TRIALS deterministic episodes, which decide
 whether it is the best one (checkpoint 0, the untrained policy, is never evaluated).
 
+With `pipeline`, the workers collect iteration k+1 with policy k while the learner trains on
+iteration k (Clipped PPO's ratio clipping absorbs the one-policy lag; SAC is off-policy): the
+sample for k+1 starts as soon as iteration k's experience is in, and the new weights reach the
+workers after that sample. Threads per role come from `threads.plan_threads`.
+
 The parts live in their own modules: `update` (the learner), `pool` (the workers, in-process
 or as Ray actors), `recording` (the run folder). This module only sequences them.
 """
@@ -19,18 +24,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
 import numpy as np
+import torch
 
 from slipstream.config.errors import RewardFunctionError
 from slipstream.rl.exploration import action_selection
-from slipstream.rollout.pool import SampleRequest, episodes_per_worker, make_worker_pool
+from slipstream.rollout.pool import Pending, SampleRequest, episodes_per_worker, make_worker_pool
 from slipstream.rollout.recording import RunRecorder, read_pretrained
+from slipstream.rollout.threads import ThreadPlan, plan_threads, use_threads
 from slipstream.rollout.train_config import TrainConfig, TrainingError
 from slipstream.rollout.update import LearnerUpdate, PretrainedMismatchError, max_memory_steps
 from slipstream.rollout.worker import WorkerSpec
+from slipstream.runs.live import live_dir
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +60,24 @@ class IterationReport:
     seconds: float
     total_steps: int
     checkpoint: str
+    learner_seconds: float = 0.0
+    """Wall time of the update (values for GAE, the frozen policy pass, the epochs)."""
+    learner_cpu_seconds: float = 0.0
+    """CPU time of the learner (this process, less an in-process rollout thread) in the update."""
+    worker_cpu_seconds: float = 0.0
+    """CPU time of the workers' sampling threads (all workers)."""
+    wait_seconds: float = 0.0
+    """Time the trainer waited for experience (the rollout not hidden behind learning)."""
+    eval_lap_seconds: list[float] = field(default_factory=list)
+    """Simulated seconds of each evaluation episode (a lap time where its progress is 100)."""
+    policy_version: int = -1
+    """Checkpoint number of the policy that collected the experience (pipelined: one behind)."""
 
 
-def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list[WorkerSpec]:
-    """One `WorkerSpec` per worker: its track, its cars and its seed."""
+def worker_specs(
+    config: TrainConfig, shares: list[int], iteration: int, torch_threads: int = 1
+) -> list[WorkerSpec]:
+    """One `WorkerSpec` per worker: its track, its cars, its seed and its inference threads."""
     specs = []
     for r, share in enumerate(shares):
         cars = config.cars_per_worker or min(share, 16)
@@ -70,6 +92,8 @@ def worker_specs(config: TrainConfig, shares: list[int], iteration: int) -> list
                 cars=max(1, min(cars, share)),
                 eval_cars=config.eval_episodes,
                 seed=config.seed + 1000 * (iteration + 1),
+                torch_threads=torch_threads,
+                live_dir=str(live_dir(config.run)),
             )
         )
     return specs
@@ -96,6 +120,7 @@ class Trainer:
             device=config.device,
             seed=config.seed,
             shared_trunk=config.shared_trunk,
+            precision=config.precision,
         )
         self.recorder = RunRecorder(config, self.num_workers)
         self.iteration = 0
@@ -114,16 +139,26 @@ class Trainer:
                 self._load_pretrained(config.pretrained, config.pretrained_checkpoint)
             self.current_checkpoint = self.recorder.start(self.update.state_dict())
         self.recorder.open()
+        self.threads: ThreadPlan = plan_threads(
+            self.num_workers,
+            pipeline=config.pipeline,
+            cores=config.cores,
+            remote_workers=config.address is not None,
+        )
         try:
             self.workers = make_worker_pool(
-                worker_specs(config, self.shares, self.iteration),
+                worker_specs(config, self.shares, self.iteration, self.threads.worker_threads),
                 config.serial,
                 config.address,
                 on_event=lambda line: self.recorder.note_workers([line]),
+                background=config.pipeline,
             )
         except ConnectionError as exc:
             self.recorder.close()
             raise TrainingError(f"--address {config.address}: {exc}") from None
+        use_threads(self.threads.learner_threads)  # after in-process workers set theirs
+        self._in_flight: Pending | None = None
+        log.info("Threads: %s", self.threads.describe())
         self.recorder.note_workers(
             [f"Worker> rollout worker {r} runs in {n}" for r, n in enumerate(self.workers.nodes())]
         )
@@ -172,8 +207,9 @@ class Trainer:
                     if self._stop_requested:
                         self.stopped_by_user = True
                         break
+                    last = cfg.iterations is not None and len(reports) + 1 >= cfg.iterations
                     try:
-                        report = self.run_iteration()
+                        report = self.run_iteration(sample_next=cfg.pipeline and not last)
                     except BaseException:
                         self.recorder.discard()  # nothing of the unfinished iteration is written
                         raise
@@ -231,22 +267,35 @@ class Trainer:
         cap = max(1, max_memory_steps(cfg.model_metadata) // self.num_workers)
         return [SampleRequest(share, cap, deterministic, epsilon) for share in self.shares]
 
-    def run_iteration(self) -> IterationReport:
-        """Sample with the published policy, update, save and publish, evaluate the new policy."""
+    def run_iteration(self, sample_next: bool = False) -> IterationReport:
+        """Sample with the published policy (or take the sample started last iteration), update,
+        save and publish, evaluate the new policy. `sample_next`: start the next iteration's
+        sample (with the current policy) before updating, so it runs while the learner trains."""
         cfg, rec = self.config, self.recorder
         t0 = time.perf_counter()
         try:
-            results = self.workers.sample(self._sample_requests())
+            if self._in_flight is None:
+                self._in_flight = self.workers.sample_async(self._sample_requests())
+            results = self._in_flight.get()
         except RewardFunctionError as exc:
             raise self._reward_failure(exc) from None
+        finally:
+            self._in_flight = None
         t_rollout = time.perf_counter() - t0
         rec.note_reward_speed(results)
         rec.record_training(results, self.iteration)
         samples = sum(r.num_samples for r in results)
-        t1 = time.perf_counter()
-        rec.record_policy_training(self.update.update(results, self.iteration))
+        self.total_steps += samples
+        total_steps = self.total_steps
+        if sample_next:
+            self._in_flight = self.workers.sample_async(self._sample_requests())
+        self._learner_threads()
+        t1, cpu1, rollout_cpu1 = time.perf_counter(), time.process_time(), self._rollout_cpu()
+        rec.record_policy_training(
+            self.update.update(results, self.iteration, self._learner_threads)
+        )
         t_learn = time.perf_counter() - t1
-        total_steps = self.total_steps + samples
+        learner_cpu = time.process_time() - cpu1 - (self._rollout_cpu() - rollout_cpu1)
         number = self.checkpoint_number + 1
         name = rec.checkpoint_name(number, total_steps)
         self.workers.set_weights(self.update.policy_weights(), number)
@@ -280,7 +329,14 @@ class Trainer:
             seconds=time.perf_counter() - t0,
             total_steps=self.total_steps,
             checkpoint=name,
+            learner_seconds=t_learn,
+            learner_cpu_seconds=learner_cpu,
+            worker_cpu_seconds=sum(r.timings.get("cpu", 0.0) for r in results),
+            wait_seconds=t_rollout,
+            eval_lap_seconds=[e.end_time - e.start_time for e in evaluation],
+            policy_version=min((r.policy_version for r in results), default=-1),
         )
+        rec.record_iteration(asdict(report))
         log.debug("iteration %d: rollout %.1fs, learn %.1fs", self.iteration, t_rollout, t_learn)
         self.iteration += 1
         return report
@@ -312,6 +368,17 @@ class Trainer:
             exc.phase,
         )
         return error
+
+    def _learner_threads(self) -> None:
+        """All free cores to the learner: fewer while a sample is in flight beside it."""
+        sampling = self._in_flight is not None and not self._in_flight.done()
+        threads = self.threads.learner_threads_while(sampling)
+        if threads != torch.get_num_threads():
+            use_threads(threads)
+
+    def _rollout_cpu(self) -> float:
+        """CPU seconds of an in-process rollout thread so far (0 when workers run elsewhere)."""
+        return self.workers.cpu_seconds() or 0.0
 
     # ------------------------------------------------------------------ display
 

@@ -8,7 +8,7 @@ workers' `RolloutResult`s and gets back the per-epoch figures DeepRacer logs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,11 +52,12 @@ class LearnerUpdate:
         device: str = "auto",
         seed: int = 0,
         shared_trunk: bool = False,
+        precision: str = "auto",
     ) -> None:
         self.hp = hp
         self.seed = seed
         self.learner = build_learner(
-            metadata, hp, device=device, seed=seed, shared_trunk=shared_trunk
+            metadata, hp, device=device, seed=seed, shared_trunk=shared_trunk, precision=precision
         )
         self.is_sac = isinstance(self.learner, SACLearner)
         self.replay = ReplayBuffer(capacity=REPLAY_CAPACITY) if self.is_sac else None
@@ -87,17 +88,25 @@ class LearnerUpdate:
 
     # ------------------------------------------------------------------ the update
 
-    def update(self, results: Sequence[RolloutResult], iteration: int) -> list[dict[str, float]]:
-        """Learn from one iteration's experience; returns PPO's per-epoch figures (SAC: [])."""
+    def update(
+        self,
+        results: Sequence[RolloutResult],
+        iteration: int,
+        on_minibatch: Callable[[], None] | None = None,
+    ) -> list[dict[str, float]]:
+        """Learn from one iteration's experience; returns PPO's per-epoch figures (SAC: []).
+        `on_minibatch` is called before each gradient step."""
         results = [r for r in results if r.num_samples]
         if not results:
             return []
         if self.is_sac:
-            self._update_sac(results, iteration)
+            self._update_sac(results, iteration, on_minibatch)
             return []
-        return self._update_ppo(results)
+        return self._update_ppo(results, on_minibatch)
 
-    def _update_ppo(self, results: list[RolloutResult]) -> list[dict[str, float]]:
+    def _update_ppo(
+        self, results: list[RolloutResult], on_minibatch: Callable[[], None] | None
+    ) -> list[dict[str, float]]:
         learner: PPOLearner = self.learner
         advantages, returns = [], []
         for r in results:
@@ -124,9 +133,14 @@ class LearnerUpdate:
         }
         if len(batch["returns"]) < 2:
             return []
-        return list(learner.update(batch)["epochs"])
+        return list(learner.update(batch, on_minibatch)["epochs"])
 
-    def _update_sac(self, results: list[RolloutResult], iteration: int) -> None:
+    def _update_sac(
+        self,
+        results: list[RolloutResult],
+        iteration: int,
+        on_minibatch: Callable[[], None] | None,
+    ) -> None:
         learner: SACLearner = self.learner
         rng = np.random.default_rng(self.seed + iteration)
         for r in results:
@@ -141,6 +155,8 @@ class LearnerUpdate:
         steps = sum(r.num_samples for r in results)
         period = max(1, self.hp.num_episodes_between_training)
         for i in range(steps):
+            if on_minibatch is not None:
+                on_minibatch()
             learner.update(self.replay.sample(learner.hp.batch_size, rng))
             if (i + 1) % period == 0:
                 learner.update_target()

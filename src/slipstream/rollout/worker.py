@@ -24,6 +24,7 @@ from slipstream.config.world import WorldConfig
 from slipstream.env.core import DeepRacerCore
 from slipstream.env.episode_loop import LoopStep, play_episodes
 from slipstream.rollout.policy import PolicyActor
+from slipstream.runs.live import FramePublisher
 from slipstream.sim import episode as ep
 
 
@@ -42,6 +43,9 @@ class WorkerSpec:
     seed: int = 0
     torch_threads: int = 1
     max_episode_steps: int = 10_000
+    live_dir: str | None = None
+    """Where to publish camera and top-down frames while a dashboard watches
+    (`slipstream.runs.live`); None: never."""
 
 
 @dataclass
@@ -79,6 +83,8 @@ class RolloutResult:
     env_steps: int
     seconds: float
     timings: dict[str, float]
+    policy_version: int = -1
+    """Checkpoint number of the policy that collected it (the weights' `version`)."""
 
     @property
     def num_samples(self) -> int:
@@ -115,6 +121,7 @@ class RolloutWorker:
         self.clock_steps = 0
         """Steps of this worker's world so far: its continuous sim clock (simtrace tstamp)."""
         self._eval_core: DeepRacerCore | None = None
+        self.frames = FramePublisher(spec.live_dir, spec.worker_index)
 
     def _make_core(self, cars: int, training: bool) -> DeepRacerCore:
         world = self.spec.world
@@ -164,6 +171,7 @@ class RolloutWorker:
         the argmax with probability 1 - epsilon (True, epsilon).
         """
         start = time.perf_counter()
+        cpu_start = time.thread_time()
         timings = {"policy": 0.0, "env": 0.0}
         core, n = self.core, self.spec.cars
         dt = core.sim.car.dt
@@ -193,6 +201,7 @@ class RolloutWorker:
             ep_start[cars[fresh]] = now
             learn = cars[r.phase_was_run[cars]]
             obs = seen["obs"]
+            self.frames.publish(core, step.obs, cars)
             rows.add(
                 car_episode=loop.episode[learn],
                 clock=np.full(len(learn), loop.clock),
@@ -243,8 +252,10 @@ class RolloutWorker:
         result = self._assemble(rows, trace, summaries, final_obs_parts, final_ids)
         result.env_steps = int(sum(len(x) for x in trace.columns.get("steps", [])))
         result.seconds = time.perf_counter() - start
+        timings["cpu"] = time.thread_time() - cpu_start  # this thread's CPU seconds
         reward = core.reward_function
         result.timings = {**timings, "reward_calls": reward.calls, "reward_seconds": reward.seconds}
+        result.policy_version = self.actor.version
         return result
 
     def _located(self, exc: RewardFunctionError, phase: str = "training") -> RewardFunctionError:

@@ -244,6 +244,16 @@ class RunLayout:
         """Trainer-side log (hyperparameters, policy training, checkpoints)."""
         return f"{LOGS_DIR}/training/slipstream-sagemaker.log"
 
+    @property
+    def iteration_log(self) -> str:
+        """One JSON object per line, per training iteration (the trainer's `IterationReport`)."""
+        return f"{LOGS_DIR}/iterations.jsonl"
+
+    @property
+    def tensorboard_dir(self) -> str:
+        """TensorBoard event files of the per-iteration figures (when tensorboard is installed)."""
+        return f"{LOGS_DIR}/tensorboard"
+
     def evaluation_log(self, timestamp: str) -> str:
         """Log of one evaluation, named as deepracer-utils' console layout expects."""
         return (

@@ -1,7 +1,9 @@
 """Plots of a run folder, and a live web dashboard of training.
 
 `load_run` reads a run folder (local or fsspec URL) into `RunData`; `render_plots` turns it
-into PNG bytes; `slipstream.viz.dashboard.serve` shows them live in a browser.
+into PNG bytes; `slipstream.viz.report.build_report` makes one self-contained HTML report;
+`slipstream.viz.dashboard` serves live charts and the cars' frames (`slipstream.viz.feed`
+reads the run folder incrementally with `slipstream.viz.tail`).
 """
 
 from slipstream.viz.plots import (
@@ -20,7 +22,6 @@ from slipstream.viz.summary import (
     PhaseSummary,
     RunData,
     episodes_per_iteration,
-    files_signature,
     format_table,
     iteration_of,
     load_run,
@@ -37,7 +38,6 @@ __all__ = [
     "PhaseSummary",
     "RunData",
     "episodes_per_iteration",
-    "files_signature",
     "format_table",
     "iteration_of",
     "load_run",

@@ -381,21 +381,3 @@ def summary_dict(data: RunData) -> dict[str, Any]:
             for r in data.evaluations
         ],
     }
-
-
-def files_signature(run: str | RunStorage) -> tuple:
-    """Cheap fingerprint of the metrics and simtrace files (name, size, modification time).
-
-    It changes whenever an episode ends (the metrics file is rewritten) or a simtrace appears.
-    """
-    storage = _storage(run)
-    keys = [f"metrics/{n}" for n in storage.ls("metrics")] + list(simtrace_keys(storage).values())
-    sig = []
-    for key in sorted(keys):
-        try:
-            info = storage.fs.info(storage.path(key))
-        except FileNotFoundError:
-            continue
-        stamp = info.get("mtime", info.get("LastModified", info.get("created")))
-        sig.append((key, info.get("size"), str(stamp)))
-    return tuple(sig)

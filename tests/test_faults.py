@@ -277,14 +277,10 @@ def test_reward_failure_mid_run_names_the_place_and_stays_resumable(
     assert "'steps': 3" in message or "steps=3" in message
     assert "--resume" in message
     assert (info.value.worker, info.value.trial, info.value.step) == (0, 1, 3)
-    # nothing of iteration 1 was written (logs only gained the resume lines)
+    # nothing of iteration 1 was written (logs only gained the resume lines, TensorBoard a file)
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
     changed = {str(k) for k in after if before.get(k) != after[k]}
-    assert changed <= {
-        "reward_function.py",
-        "logs/training/slipstream-robomaker.log",
-        "logs/training/slipstream-sagemaker.log",
-    }
+    assert {k for k in changed if not k.startswith("logs/")} <= {"reward_function.py"}
     if expected == "ZeroDivisionError":  # fixed: resume goes on from iteration 1
         trigger.unlink()
         Trainer(config(run, resume=True, reward_function=as_reward_function(source)), None).run()

@@ -104,11 +104,14 @@ def test_serial_training_writes_a_drfc_run_folder(tmp_path):
 
 def run_folder_contents(folder) -> dict[str, object]:
     """Every file of a run folder, without what legitimately differs between two runs: the
-    simtrace's wall_clock column, the index's time stamps, the folder's own path in logs and
-    the log lines naming where each worker runs."""
+    simtrace's wall_clock column, the index's time stamps, the folder's own path in logs, the
+    log lines naming where each worker runs and the iteration timings (iterations.jsonl,
+    TensorBoard)."""
     contents: dict[str, object] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         key = str(path.relative_to(folder))
+        if "tensorboard" in path.parts or path.name == "iterations.jsonl":
+            continue  # timings and wall-clock times of the iterations
         if path.suffix == ".pt":
             state = torch.load(path, weights_only=True)
             contents[key] = {k: v for k, v in state["policy"].items()}

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             run=args.run,
         )
     elif args.which == "race":
-        from slipstream.rollout.bench import benchmark_race
+        from slipstream.evaluate.bench import benchmark_race
 
         result = benchmark_race(
             track=args.track,

@@ -360,11 +360,14 @@ def copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _fresh(value) for key, value in params.items()}
 
 
+def _all_immutable(values: Any) -> bool:
+    """True when every item is an immutable scalar (type checks in C: map and set, no loop)."""
+    return set(map(type, values)) <= _IMMUTABLE_TYPES
+
+
 def _frozen(value: Any) -> bool:
     kind = type(value)
-    return kind in _IMMUTABLE_TYPES or (
-        kind is tuple and all(type(v) in _IMMUTABLE_TYPES for v in value)
-    )
+    return kind in _IMMUTABLE_TYPES or (kind is tuple and _all_immutable(value))
 
 
 def _fresh(value: Any) -> Any:
@@ -372,7 +375,12 @@ def _fresh(value: Any) -> Any:
     if kind in _IMMUTABLE_TYPES:
         return value
     if kind is list:
-        return value.copy() if all(map(_frozen, value)) else [_fresh(v) for v in value]
+        kinds = set(map(type, value))
+        if kinds <= _IMMUTABLE_TYPES or (
+            kinds == {tuple} and _all_immutable(itertools.chain.from_iterable(value))
+        ):  # flat values, or tuples of them (waypoints, object locations): shared, immutable
+            return value.copy()
+        return [_fresh(v) for v in value]
     if kind is tuple:
         return value if _frozen(value) else tuple(_fresh(v) for v in value)
     if kind is dict:

@@ -19,20 +19,7 @@ from scipy.optimize import least_squares
 
 from slipstream.sim.car import DYNAMICS_FIELDS, CarParams, CarState, front_point, step_cars
 
-FIT_FIELDS: tuple[str, ...] = (
-    "speed_gain",
-    "top_speed",
-    "top_speed_sharpness",
-    "tau_speed",
-    "max_acceleration",
-    "max_deceleration",
-    "steering_gain",
-    "tau_steer",
-    "friction",
-    "front_cornering",
-    "rear_cornering",
-    "yaw_inertia",
-)
+FIT_FIELDS: tuple[str, ...] = DYNAMICS_FIELDS
 """The fitted parameters (all of `DYNAMICS_FIELDS`)."""
 
 BOUNDS: dict[str, tuple[float, float]] = {

@@ -47,3 +47,21 @@ def test_racing_example_files_and_train_cli():
     assert config.reward_function(params()) == pytest.approx(50 / 66)
     with pytest.raises(UnknownExampleError, match="choose one of racing"):
         example_dir("drifting")
+
+
+def test_racing_actions_turn_as_fast_as_the_car_grips():
+    """Each action's held turn stays under the car's friction limit and, turning, uses at least
+    two thirds of it (no needlessly slow corner); the tightest turns inside reInvent2019's
+    tightest centre-line corner (radius 0.84 m)."""
+    from slipstream.sim.calibration import steady_turn
+    from slipstream.sim.car import GRAVITY, CarParams
+
+    car = CarParams()
+    limit = car.friction * GRAVITY
+    actions = load_custom_files(example_dir("racing")).model_metadata.action_space
+    turns = {a: steady_turn(car, a.speed, abs(a.steering_angle)) for a in actions}
+    for action, (_speed, _radius, lateral) in turns.items():
+        assert lateral < 0.96 * limit, action
+        if action.steering_angle != 0:
+            assert lateral > 0.66 * limit, action
+    assert min(radius for _speed, radius, _lateral in turns.values()) < 0.84

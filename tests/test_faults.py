@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from conftest import free_port
-from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
+from slipstream.config import as_reward_function
 from slipstream.config.errors import RewardFunctionError
 from slipstream.config.reward_function import RewardFunction
 from slipstream.rollout.pool import check_ray_address
@@ -32,26 +32,13 @@ from slipstream.runs.recovery import (
     roll_back,
     with_position,
 )
+from small_training import small_config
 
 EPISODES = 2
 
 
 def config(run, **kw) -> TrainConfig:
-    hp = load_hyperparameters(
-        {"num_episodes_between_training": EPISODES, "num_epochs": 1, "batch_size": 32}
-    )
-    base = dict(
-        run=str(run),
-        model_metadata=load_model_metadata(None),
-        hyperparameters=hp,
-        reward_function=as_reward_function(None),
-        track="slipstream_oval",
-        iterations=1,
-        serial=True,
-        eval_episodes=1,
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    return small_config(run, EPISODES, **kw)
 
 
 def check_exactly_once(run: Path, iterations: int, workers: int = 1) -> None:

@@ -138,6 +138,25 @@ def test_calibrate_command_prints_the_comparison(trace_files, capsys):
     out = capsys.readouterr().out
     assert "held commands" in out and "1-second replay error" in out and "top speed" in out
     assert "held out: " + str(check) in out
+    assert "steady state (holds >= 10 steps" in out
+
+
+def test_hold_out_splits_whole_episodes(trace_files, capsys):
+    trace = read_drive_trace(trace_files[0])  # 12 episodes
+    rest, unseen = trace.split_episodes(3)
+    assert sorted(np.unique(unseen.episode)) == sorted(np.unique(trace.episode))[2::3]
+    assert len(rest) + len(unseen) == len(trace)
+    assert not set(rest.episode) & set(unseen.episode)
+    # an episode keeps its rows and which of them moved the car
+    first = unseen.episode[0]
+    assert np.array_equal(
+        unseen.valid[unseen.episode == first], trace.valid[trace.episode == first]
+    )
+    assert np.array_equal(unseen.x[unseen.episode == first], trace.x[trace.episode == first])
+    assert main(["calibrate", str(trace_files[0]), "--no-fit", "--hold-out", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(rest):,} rows, 8 episodes" in out and f"{len(unseen):,} rows, 4 episodes" in out
+    assert main(["calibrate", str(trace_files[0]), "--hold-out", "1"]) == 2
 
 
 def test_unreadable_traces_are_refused(tmp_path):

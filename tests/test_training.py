@@ -13,28 +13,19 @@ from deepracer.logs import DeepRacerLog, FSFileHandler, TrainingMetrics
 from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
 from slipstream.rollout.trainer import TrainConfig, Trainer, TrainingError, episodes_per_worker
 from slipstream.runs import CheckpointIndex, RunStorage, load_checkpoint
+from small_training import small_config
 
-TRACK = "slipstream_oval"
+TRACK = "slipstream_oval"  # small_config's track
 EPISODES = 4
 
 
 def config(run, **kw) -> TrainConfig:
-    hp = load_hyperparameters(
-        {"num_episodes_between_training": EPISODES, "num_epochs": 1, "batch_size": 32}
-    )
-    base = dict(
-        run=str(run),
-        model_metadata=load_model_metadata(None),
-        hyperparameters=hp,
-        reward_function=as_reward_function(None),
-        track=TRACK,
+    settings = dict(
         iterations=2,
-        serial=True,
         eval_episodes=2,
         world={"NUMBER_OF_REVERSE_COUNTS": "15", "WORLD_NAME": "slipstream_default"},
     )
-    base.update(kw)
-    return TrainConfig(**base)
+    return small_config(run, EPISODES, **(settings | kw))
 
 
 def check_run_loads(folder, workers: int, iterations: int) -> None:
@@ -296,3 +287,59 @@ def test_pretrained_without_a_usable_checkpoint_is_a_clear_error_and_writes_noth
         with pytest.raises(TrainingError, match="no usable Slipstream checkpoint"):
             Trainer(config(run, pretrained=str(source)), echo=None)
         assert not run.exists()
+
+
+def test_an_unknown_track_or_broken_reward_function_is_refused_before_anything_is_written(
+    tmp_path,
+):
+    from slipstream.config.errors import RewardFunctionError
+    from slipstream.tracks.track import TrackError
+
+    run = tmp_path / "run"
+    with pytest.raises(TrackError, match="unknown track 'nowhere'"):
+        Trainer(config(run, worker_tracks=(TRACK, "nowhere"), workers=2), echo=None)
+    assert not run.exists()
+
+    def reward_function(params):
+        return params["no_such_key"]
+
+    with pytest.raises(RewardFunctionError, match="no_such_key"):
+        Trainer(config(run, reward_function=as_reward_function(reward_function)), echo=None)
+    assert not run.exists()
+
+
+def test_pipelined_ppo_clips_against_the_probabilities_the_workers_sampled_with(
+    tmp_path, monkeypatch
+):
+    from slipstream.rl.ppo import PPOLearner
+
+    batches = []
+    real_update = PPOLearner.update
+
+    def recording_update(self, batch, on_minibatch=None):
+        batches.append(batch)
+        return real_update(self, batch, on_minibatch)
+
+    monkeypatch.setattr(PPOLearner, "update", recording_update)
+    run = tmp_path / "run"
+    Trainer(config(run, pipeline=True, eval_episodes=1), echo=None).run()
+    # iteration 0 was sampled by checkpoint 0 and trained from it: the learner recomputes the
+    # old probabilities (DeepRacer's way); iteration 1, also sampled by checkpoint 0, is trained
+    # from checkpoint 1, so the ratio is clipped against checkpoint 0's probabilities
+    assert "log_probs" not in batches[0]
+    behaviour = batches[1]["log_probs"]
+    np.testing.assert_allclose(behaviour, checkpoint_log_probs(run, 0, batches[1]), atol=1e-5)
+    assert not np.allclose(behaviour, checkpoint_log_probs(run, 1, batches[1]), atol=1e-3)
+
+
+def checkpoint_log_probs(run, number: int, batch) -> np.ndarray:
+    """Log-probabilities of the batch's actions under the run's checkpoint `number`."""
+    from slipstream.rl.ppo import obs_to_device
+    from slipstream.rollout.policy import PolicyActor
+
+    (name,) = [p.name for p in (run / "model").glob(f"{number}_Step-*.pt")]
+    actor = PolicyActor(load_model_metadata(None))
+    actor.set_weights(load_checkpoint(RunStorage(str(run)), name)["policy"], number)
+    with torch.no_grad():
+        obs = obs_to_device(batch["obs"], actor.sensors, actor.device)
+        return actor.policy.distribution(obs).log_prob(torch.as_tensor(batch["actions"])).numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 HELP = "Benchmarks: simulator steps/s, training throughput, minutes to the first full lap."
 
@@ -95,6 +96,31 @@ def run(args: argparse.Namespace) -> int:
                     f" {r['ms_per_batch_step']:>14.2f}"
                 )
         return 0
+    if args.which == "frames":
+        from slipstream.rollout.bench import benchmark_frames
+
+        result = benchmark_frames(repeats=args.repeats)
+        print(json.dumps(result) if args.json else _table(result))
+        return 0
+    from slipstream.config.errors import ConfigError
+    from slipstream.rollout.train_config import TrainingError
+    from slipstream.tracks.track import TrackError
+
+    try:
+        result = _run_training_benchmark(args)
+    except (ConfigError, TrackError, TrainingError) as exc:
+        print(f"slipstream bench {args.which}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result) if args.json else _table(result))
+    return 0
+
+
+def _table(result: dict) -> str:
+    return "\n".join(f"{key:>32}: {value}" for key, value in result.items())
+
+
+def _run_training_benchmark(args: argparse.Namespace) -> dict:
+    """bench train, race or learn: a training run whose inputs may be refused."""
     if args.which == "train":
         from slipstream.rollout.bench import benchmark_train
 
@@ -124,19 +150,10 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.json:
             result = {k: v for k, v in result.items() if k != "curve"}
-    elif args.which == "frames":
-        from slipstream.rollout.bench import benchmark_frames
-
-        result = benchmark_frames(repeats=args.repeats)
     else:
         from slipstream.rollout.bench import benchmark_learn
 
         result = benchmark_learn(
             track=args.track, minutes=args.minutes, workers=args.workers, run=args.run
         )
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>32}: {value}")
-    return 0
+    return result

@@ -28,6 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="held-out traces: compared, not fitted on",
     )
     parser.add_argument(
+        "--hold-out",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fit on all but every N-th episode of the TRACEs and check on those (the same "
+        "simulator's car, unseen); 0 = fit on all",
+    )
+    parser.add_argument(
         "--no-fit",
         action="store_true",
         help="do not fit: compare Slipstream's current CarParams defaults with every trace",
@@ -58,6 +66,39 @@ def _fmt(v: float, digits: int = 2) -> str:
     return "-" if not np.isfinite(v) else f"{v:.{digits}f}"
 
 
+def _held_table(deepracer, ours, params, with_held: bool) -> list[dict]:
+    """Print DeepRacer's and Slipstream's held-command statistics side by side; return them."""
+    from slipstream.sim import calibration as cal
+
+    if with_held:
+        _say("(SS held: Slipstream holding the command 4 s from rest, its last second)")
+    _say(
+        f"{'speed':>6} {'steer':>5} {'holds':>5} | {'DR v':>5} {'SS v':>5} | "
+        f"{'DR R':>6} {'SS R':>6} | {'DR lat':>6} {'SS lat':>6}"
+        + (" | SS held v, R, lat" if with_held else "")
+    )
+    rows = []
+    for d, s in zip(deepracer, ours, strict=True):
+        line = (
+            f"{d.speed_cmd:6.2f} {d.steer_cmd:5.0f} {d.segments:5d} | {d.speed:5.2f} {s.speed:5.2f} | "
+            f"{_fmt(d.radius):>6} {_fmt(s.radius):>6} | {d.lateral:6.2f} {s.lateral:6.2f}"
+        )
+        row = {
+            "speed_cmd": d.speed_cmd,
+            "steer_cmd": d.steer_cmd,
+            "holds": d.segments,
+            "deepracer": {"speed": d.speed, "radius": d.radius, "lateral": d.lateral},
+            "slipstream": {"speed": s.speed, "radius": s.radius, "lateral": s.lateral},
+        }
+        if with_held:
+            held = cal.steady_turn(params, d.speed_cmd, d.steer_cmd)
+            line += f" | {held[0]:.2f}, {_fmt(held[1])}, {held[2]:.2f}"
+            row["slipstream_held_4s"] = dict(zip(("speed", "radius", "lateral"), held, strict=True))
+        _say(line)
+        rows.append(row)
+    return rows
+
+
 def report(name: str, trace, params) -> dict:
     """Print the comparison of one trace with `params`; return its numbers."""
     from slipstream.sim import calibration as cal
@@ -66,29 +107,15 @@ def report(name: str, trace, params) -> dict:
     deepracer, ours = cal.held_commands(trace, params)
     _say("held commands (>= 4 steps; medians from the 3rd step on; Slipstream replays each hold")
     _say("from the same logged state):")
-    _say("(SS held: Slipstream holding the command 4 s from rest, its last second)")
-    _say(
-        f"{'speed':>6} {'steer':>5} {'holds':>5} | {'DR v':>5} {'SS v':>5} | "
-        f"{'DR R':>6} {'SS R':>6} | {'DR lat':>6} {'SS lat':>6} | SS held v, R, lat"
+    rows = _held_table(deepracer, ours, params, with_held=True)
+    steady_dr, steady_ss = cal.held_commands(
+        trace, params, min_held=cal.STEADY_HELD, settle=cal.STEADY_SETTLE
     )
-    rows = []
-    for d, s in zip(deepracer, ours, strict=True):
-        held = cal.steady_turn(params, d.speed_cmd, d.steer_cmd)
-        _say(
-            f"{d.speed_cmd:6.2f} {d.steer_cmd:5.0f} {d.segments:5d} | {d.speed:5.2f} {s.speed:5.2f} | "
-            f"{_fmt(d.radius):>6} {_fmt(s.radius):>6} | {d.lateral:6.2f} {s.lateral:6.2f} | "
-            f"{held[0]:.2f}, {_fmt(held[1])}, {held[2]:.2f}"
-        )
-        rows.append(
-            {
-                "speed_cmd": d.speed_cmd,
-                "steer_cmd": d.steer_cmd,
-                "holds": d.segments,
-                "deepracer": {"speed": d.speed, "radius": d.radius, "lateral": d.lateral},
-                "slipstream": {"speed": s.speed, "radius": s.radius, "lateral": s.lateral},
-                "slipstream_held_4s": dict(zip(("speed", "radius", "lateral"), held, strict=True)),
-            }
-        )
+    _say(
+        f"steady state (holds >= {cal.STEADY_HELD} steps, medians from step "
+        f"{cal.STEADY_SETTLE + 1} on; the same replays):"
+    )
+    steady = _held_table(steady_dr, steady_ss, params, with_held=False)
     ceiling = (cal.lateral_ceiling(deepracer), cal.lateral_ceiling(ours))
     _say(
         f"lateral-acceleration ceiling (highest held median): DeepRacer {ceiling[0]:.2f}, "
@@ -123,6 +150,7 @@ def report(name: str, trace, params) -> dict:
     _say()
     return {
         "held": rows,
+        "steady": steady,
         "lateral_ceiling": ceiling,
         "top_speed": {"command": cmd, "deepracer": top_dr, "slipstream": top_ss},
         "launch": {
@@ -139,8 +167,12 @@ def run(args: argparse.Namespace) -> int:
     from slipstream.sim import calibration as cal
     from slipstream.sim.car import DYNAMICS_FIELDS, CarParams
 
-    if args.horizon < 1 or args.stride < 1:
-        print("slipstream calibrate: --horizon and --stride must be at least 1", file=sys.stderr)
+    if args.horizon < 1 or args.stride < 1 or args.hold_out < 0 or args.hold_out == 1:
+        print(
+            "slipstream calibrate: --horizon and --stride must be at least 1, --hold-out 0 "
+            "(none) or at least 2",
+            file=sys.stderr,
+        )
         return 2
     try:
         fit_trace = read_drive_traces(args.traces)
@@ -148,6 +180,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, TraceError) as exc:
         print(f"slipstream calibrate: {exc}", file=sys.stderr)
         return 2
+    if args.hold_out:
+        fit_trace, unseen = fit_trace.split_episodes(args.hold_out)
+        checks.insert(
+            0, (f"episodes {args.hold_out}, {2 * args.hold_out}, ... of the TRACEs", unseen)
+        )
     params = CarParams()
     if not args.no_fit:
         _say(f"fitting {', '.join(cal.FIT_FIELDS)} on {len(fit_trace):,} rows ...")

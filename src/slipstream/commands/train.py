@@ -9,8 +9,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 HELP = "Train a model (Clipped PPO or SAC) into a DeepRacer-layout run folder."
 
 
@@ -176,25 +174,6 @@ def build_config(args: argparse.Namespace):
     )
 
 
-def check_inputs(config) -> None:
-    """Load every track and call the reward function once on a real params dict, as DeepRacer
-    does before any training starts."""
-    from slipstream.env.core import DeepRacerCore
-
-    for track in {config.track, *config.worker_tracks}:
-        core = DeepRacerCore(
-            1,
-            track=track,
-            model_metadata=config.model_metadata,
-            reward_function=config.reward_function,
-            race_type=config.race_type,
-            world=config.world,
-        )
-        core.reset()
-        for _ in range(2):  # the prepare step, then a run step that calls the reward function
-            core.step(commands=(np.zeros(1), np.ones(1)))
-
-
 def run(args: argparse.Namespace) -> int:
     from slipstream.config.errors import ConfigError
     from slipstream.rl.precision import precision_name
@@ -210,7 +189,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         config = build_config(args)
-        check_inputs(config)
         if args.resume and not args.custom_files and not args.model_metadata:
             config = _inputs_from_run(config, keep_reward_function=bool(args.reward_function))
         trainer = Trainer(config)

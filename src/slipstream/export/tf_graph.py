@@ -46,6 +46,9 @@ class GraphFileError(ValueError):
 def tf_v1(what: str = "this") -> Any:
     """``tensorflow.compat.v1``, or `TensorFlowMissingError` naming `what` needs it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow >= 2.16 logs "oneDNN custom operations are on" through absl before
+    # TF_CPP_MIN_LOG_LEVEL applies; the graphs here are small, so plain kernels cost nothing
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
         import tensorflow as tf
     except ImportError:

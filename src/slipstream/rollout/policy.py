@@ -150,12 +150,24 @@ class PolicyActor:
         Gaussian sample (mean when deterministic) in [-1, 1] network space. SAC: the squashed
         sample (scaled tanh(mean) when deterministic) in environment units.
         """
+        return self.act_with_log_probs(obs, deterministic, epsilon)[0]
+
+    @torch.no_grad()
+    def act_with_log_probs(
+        self, obs: Mapping[str, np.ndarray], deterministic: bool, epsilon: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`act`'s actions and, for PPO, each action's log-probability under the policy's
+        distribution (as `PPOLearner.act` gives them; zeros for SAC). PPO's update clips
+        against them when the policy that drew the actions is older than the one it trains
+        (`--pipeline`)."""
         tensors = obs_to_device(obs, self.sensors, self.device)
         if isinstance(self.policy, SACPolicy):
             if deterministic:
-                return self.policy(tensors).cpu().numpy()
-            action, _ = self.policy.sample(tensors, generator=self.generator)
-            return action.cpu().numpy()
+                action = self.policy(tensors)
+            else:
+                action, _ = self.policy.sample(tensors, generator=self.generator)
+            action = action.cpu().numpy()
+            return action, np.zeros(len(action), dtype=np.float32)
         distribution = self.policy.distribution(tensors)
         actions = distribution.mode() if deterministic else distribution.sample(self.generator)
         if epsilon > 0.0 and not self.policy.continuous:
@@ -163,4 +175,5 @@ class PolicyActor:
             explore = torch.rand(batch, generator=self.generator) < epsilon
             uniform = torch.randint(self.policy.num_actions, (batch,), generator=self.generator)
             actions = torch.where(explore, uniform, actions)
-        return actions.cpu().numpy()
+        log_probs = distribution.log_prob(actions).float()
+        return actions.cpu().numpy(), log_probs.cpu().numpy()

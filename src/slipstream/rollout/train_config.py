@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from slipstream.config.hyperparameters import Hyperparameters
 from slipstream.config.model_metadata import ModelMetadata
 from slipstream.config.reward_function import RewardFunction
@@ -64,4 +66,23 @@ class TrainConfig:
         return self.worker_tracks[worker] if self.worker_tracks else self.track
 
 
-__all__ = ["TrainConfig", "TrainingError"]
+def check_inputs(config: TrainConfig) -> None:
+    """Load every track and call the reward function once on a real params dict, as DeepRacer
+    does before any training starts (`Trainer` does this before it writes anything)."""
+    from slipstream.env.core import DeepRacerCore
+
+    for track in {config.track, *config.worker_tracks}:
+        core = DeepRacerCore(
+            1,
+            track=track,
+            model_metadata=config.model_metadata,
+            reward_function=config.reward_function,
+            race_type=config.race_type,
+            world=config.world,
+        )
+        core.reset()
+        for _ in range(2):  # the prepare step, then a run step that calls the reward function
+            core.step(commands=(np.zeros(1), np.ones(1)))
+
+
+__all__ = ["TrainConfig", "TrainingError", "check_inputs"]

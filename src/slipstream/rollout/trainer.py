@@ -35,7 +35,7 @@ from slipstream.rl.exploration import action_selection
 from slipstream.rollout.pool import Pending, SampleRequest, episodes_per_worker, make_worker_pool
 from slipstream.rollout.recording import RunRecorder, read_pretrained
 from slipstream.rollout.threads import ThreadPlan, plan_threads, use_threads
-from slipstream.rollout.train_config import TrainConfig, TrainingError
+from slipstream.rollout.train_config import TrainConfig, TrainingError, check_inputs
 from slipstream.rollout.update import LearnerUpdate, PretrainedMismatchError, max_memory_steps
 from slipstream.rollout.worker import WorkerSpec
 from slipstream.runs.live import live_dir
@@ -114,6 +114,7 @@ class Trainer:
                 f"{len(config.worker_tracks)} worker tracks given for {self.num_workers} workers; "
                 "give one track per worker or a single --track"
             )
+        check_inputs(config)
         self.update = LearnerUpdate(
             config.model_metadata,
             hp,
@@ -291,8 +292,12 @@ class Trainer:
             self._in_flight = self.workers.sample_async(self._sample_requests())
         self._learner_threads()
         t1, cpu1, rollout_cpu1 = time.perf_counter(), time.process_time(), self._rollout_cpu()
+        # pipelined: the sample was drawn by the policy one update older than the learner's
+        stale = any(r.policy_version != self.checkpoint_number for r in results)
         rec.record_policy_training(
-            self.update.update(results, self.iteration, self._learner_threads)
+            self.update.update(
+                results, self.iteration, self._learner_threads, behaviour_log_probs=stale
+            )
         )
         t_learn = time.perf_counter() - t1
         learner_cpu = time.process_time() - cpu1 - (self._rollout_cpu() - rollout_cpu1)

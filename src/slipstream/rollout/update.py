@@ -93,19 +93,26 @@ class LearnerUpdate:
         results: Sequence[RolloutResult],
         iteration: int,
         on_minibatch: Callable[[], None] | None = None,
+        behaviour_log_probs: bool = False,
     ) -> list[dict[str, float]]:
         """Learn from one iteration's experience; returns PPO's per-epoch figures (SAC: []).
-        `on_minibatch` is called before each gradient step."""
+        `on_minibatch` is called before each gradient step. `behaviour_log_probs`: PPO clips its
+        ratio against the probabilities the workers drew the actions with, not the learner's
+        current policy (when that policy is newer than the one that sampled: `--pipeline`;
+        otherwise the learner recomputes them, as DeepRacer does)."""
         results = [r for r in results if r.num_samples]
         if not results:
             return []
         if self.is_sac:
             self._update_sac(results, iteration, on_minibatch)
             return []
-        return self._update_ppo(results, on_minibatch)
+        return self._update_ppo(results, on_minibatch, behaviour_log_probs)
 
     def _update_ppo(
-        self, results: list[RolloutResult], on_minibatch: Callable[[], None] | None
+        self,
+        results: list[RolloutResult],
+        on_minibatch: Callable[[], None] | None,
+        behaviour_log_probs: bool,
     ) -> list[dict[str, float]]:
         learner: PPOLearner = self.learner
         advantages, returns = [], []
@@ -131,6 +138,8 @@ class LearnerUpdate:
             "advantages": np.concatenate(advantages),
             "returns": np.concatenate(returns),
         }
+        if behaviour_log_probs:
+            batch["log_probs"] = np.concatenate([r.log_probs for r in results])
         if len(batch["returns"]) < 2:
             return []
         return list(learner.update(batch, on_minibatch)["epochs"])

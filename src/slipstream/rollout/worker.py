@@ -71,6 +71,8 @@ class RolloutResult:
     worker: int
     obs: dict[str, np.ndarray]
     actions: np.ndarray
+    log_probs: np.ndarray
+    """PPO: the log-probability with which the worker's policy drew each action."""
     rewards: np.ndarray
     terminated: np.ndarray
     episode_end: np.ndarray
@@ -189,7 +191,7 @@ class RolloutWorker:
             t0 = time.perf_counter()
             timings["env"] += t0 - mark[0]
             seen["obs"] = obs
-            actions = self._act(obs, cars, deterministic, epsilon)
+            actions, seen["log_probs"] = self._act(obs, cars, deterministic, epsilon)
             mark[0] = time.perf_counter()
             timings["policy"] += mark[0] - t0
             return actions
@@ -206,6 +208,7 @@ class RolloutWorker:
                 car_episode=loop.episode[learn],
                 clock=np.full(len(learn), loop.clock),
                 actions=loop.actions[learn],
+                log_probs=seen["log_probs"][learn],
                 rewards=step.reward[learn],
                 terminated=r.terminated[learn],
                 episode_end=(r.terminated | r.truncated)[learn],
@@ -277,17 +280,20 @@ class RolloutWorker:
 
     def _act(
         self, obs: dict[str, np.ndarray], cars: np.ndarray, deterministic: bool, epsilon: float
-    ) -> np.ndarray:
-        """Actions of all cars, the policy run on the cars in `cars` only (others: zeros)."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Actions of all cars and their log-probabilities, the policy run on the cars in `cars`
+        only (others: zeros)."""
         n = len(next(iter(obs.values())))
         if len(cars) == n:
-            return self.actor.act(obs, deterministic=deterministic, epsilon=epsilon)
-        chosen = self.actor.act(
-            {k: v[cars] for k, v in obs.items()}, deterministic=deterministic, epsilon=epsilon
+            return self.actor.act_with_log_probs(obs, deterministic, epsilon)
+        chosen, chosen_log_probs = self.actor.act_with_log_probs(
+            {k: v[cars] for k, v in obs.items()}, deterministic, epsilon
         )
         actions = np.zeros((n, *chosen.shape[1:]), dtype=chosen.dtype)
         actions[cars] = chosen
-        return actions
+        log_probs = np.zeros(n, dtype=np.float32)
+        log_probs[cars] = chosen_log_probs
+        return actions, log_probs
 
     def _trace_columns(
         self, step, actions: np.ndarray, idx: np.ndarray, tstamp: float
@@ -333,6 +339,7 @@ class RolloutWorker:
             obs[k] = np.concatenate(parts)[order] if parts else np.zeros((0,))
         empty = np.zeros(0)
         actions = rows.stacked("actions", empty)[order]
+        log_probs = rows.stacked("log_probs", empty.astype(np.float32))[order]
         rewards = rows.stacked("rewards", empty)[order]
         terminated = rows.stacked("terminated", empty.astype(bool))[order]
         episode_end = rows.stacked("episode_end", empty.astype(bool))[order]
@@ -361,6 +368,7 @@ class RolloutWorker:
             worker=self.spec.worker_index,
             obs=obs,
             actions=actions,
+            log_probs=log_probs,
             rewards=rewards,
             terminated=terminated,
             episode_end=episode_end,
@@ -395,7 +403,7 @@ class RolloutWorker:
         start = self.clock_steps * dt
 
         def act(obs: dict[str, np.ndarray], cars: np.ndarray) -> np.ndarray:
-            return self._act(obs, cars, True, 0.0)
+            return self._act(obs, cars, True, 0.0)[0]
 
         def on_step(loop: LoopStep) -> None:
             step, r = loop.step, loop.step.result

@@ -43,6 +43,11 @@ HEADING_WEIGHT = 0.5
 SETTLE_STEPS = 2
 """Steps at the start of a held segment left out of its statistics (the command taking hold)."""
 
+STEADY_HELD = 10
+STEADY_SETTLE = 7
+"""Steady state: holds of at least `STEADY_HELD` steps, their first `STEADY_SETTLE` steps left
+out (DeepRacer's yaw rate builds for 8-20 steps, so short holds show mostly the transient)."""
+
 HELD_WEIGHT = 0.3
 """Weight of a held command's mean speed (m/s) and yaw rate (rad/s) error per sqrt(step)."""
 
@@ -92,6 +97,16 @@ class DriveTrace:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def split_episodes(self, every: int) -> tuple[DriveTrace, DriveTrace]:
+        """(the rest, every `every`-th episode): whole episodes, so validity is unchanged."""
+        ids = np.unique(self.episode)
+        held = np.isin(self.episode, ids[every - 1 :: every])
+        return self._rows(~held), self._rows(held)
+
+    def _rows(self, mask: np.ndarray) -> DriveTrace:
+        names = ("episode", "x", "y", "heading", "steer_cmd", "speed_cmd", "valid")
+        return replace(self, **{n: getattr(self, n)[mask] for n in names})
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:
@@ -325,10 +340,14 @@ def _held_stats(groups: dict, speed: dict, yaw: dict) -> list[HeldCommand]:
 
 
 def held_commands(
-    trace: DriveTrace, params: CarParams | None = None, min_held: int = 4
+    trace: DriveTrace,
+    params: CarParams | None = None,
+    min_held: int = 4,
+    settle: int = SETTLE_STEPS,
 ) -> tuple[list[HeldCommand], list[HeldCommand] | None]:
     """DeepRacer's held-command statistics and, with `params`, the same measured on Slipstream
-    replays of the same segments from the same logged states."""
+    replays of the same segments from the same logged states; each hold's first `settle` steps
+    are left out."""
     segments = held_segments(trace, min_held)
     v_log, r_log = motion(trace)
     groups: dict = {}
@@ -340,7 +359,7 @@ def held_commands(
     for seg in segments:
         key = (float(trace.speed_cmd[seg[0]]), float(abs(trace.steer_cmd[seg[0]])))
         groups[key] = groups.get(key, 0) + 1
-        use = seg[SETTLE_STEPS:]
+        use = seg[settle:]
         logged_v.setdefault(key, []).append(v_log[use])
         logged_r.setdefault(key, []).append(r_log[use])
         by_length.setdefault(len(seg), []).append(seg)
@@ -354,8 +373,8 @@ def held_commands(
         r = _wrap(np.diff(headings, axis=1)) / trace.dt
         for i, seg in enumerate(segs):
             key = (float(trace.speed_cmd[seg[0]]), float(abs(trace.steer_cmd[seg[0]])))
-            sim_v.setdefault(key, []).append(v[i, SETTLE_STEPS:])
-            sim_r.setdefault(key, []).append(r[i, SETTLE_STEPS:])
+            sim_v.setdefault(key, []).append(v[i, settle:])
+            sim_r.setdefault(key, []).append(r[i, settle:])
     return deepracer, _held_stats(groups, sim_v, sim_r)
 
 

@@ -8,6 +8,13 @@ car has gone, the more every step pays (at DeepRacer's 15 steps per second a lap
 steps, pays 100 / 132 ~ 0.76 per step; a 12 s lap ~ 0.56). Finishing the lap pays a bonus of
 100 steps at that pace, so a faster finish is worth more. With a wheel off the road the step
 pays almost nothing (DeepRacer's usual 1e-3), so staying on the road comes first.
+
+The action space (model_metadata.json) pairs each steering angle with about the fastest speed
+the car holds that turn at without sliding wide (`slipstream.sim.calibration.steady_turn` on
+the calibrated car, lateral acceleration 3.9-4.3 m/s^2 under the tyres' 4.5): 30 deg at 1.8 m/s
+(turn radius 0.8 m, for the tightest corners), 25 at 2.4 (1.2 m), 15 at 3.0 (2.0 m), 8 at 3.6
+(3.8 m), and straight at 4.0 or 3.0 m/s (to slow down before a corner). DeepRacer's car steers
+about half the commanded angle, so a sharp command at a low speed is what tight corners need.
 """
 
 OFF_ROAD_REWARD = 1e-3

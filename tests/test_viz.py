@@ -17,10 +17,10 @@ from PIL import Image
 
 from dashboard_server import running_dashboard
 from slipstream.cli import main
-from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
-from slipstream.rollout.trainer import TrainConfig, Trainer
+from slipstream.rollout.trainer import Trainer
 from slipstream.viz import format_table, iteration_of, load_run
 from slipstream.viz.report import action_shares, section_of
+from small_training import small_config
 
 EVAL_TS = "20240101120000"
 EVAL_TRIALS = [
@@ -36,20 +36,7 @@ EVAL_TRIALS = [
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     run = tmp_path_factory.mktemp("viz") / "run"
-    hp = load_hyperparameters(
-        {"num_episodes_between_training": 4, "num_epochs": 1, "batch_size": 32}
-    )
-    cfg = TrainConfig(
-        run=str(run),
-        model_metadata=load_model_metadata(None),
-        hyperparameters=hp,
-        reward_function=as_reward_function(None),
-        track="slipstream_oval",
-        iterations=2,
-        serial=True,
-        workers=2,
-        eval_episodes=2,
-    )
+    cfg = small_config(run, 4, iterations=2, workers=2, eval_episodes=2)
     Trainer(cfg, echo=None).run()
     (run / "metrics" / f"EvaluationMetrics-{EVAL_TS}.json").write_text(
         json.dumps({"metrics": EVAL_TRIALS})

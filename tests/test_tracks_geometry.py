@@ -335,3 +335,59 @@ def test_straight_open_track_hand_worked():
     xy, heading = track.point_at(np.array([2.5, 11.0]))
     np.testing.assert_allclose(xy, [[2.5, 0.0], [10.0, 0.0]])
     np.testing.assert_allclose(heading, 0.0)
+
+
+# --------------------------------------------------------------------------- waypoint ties
+
+
+def _outside_corner_points(centre: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the turning waypoints of a centre line (driving order, loop closed) and a
+    point `offset` m outside each corner, on the bisector: both neighbouring segments' nearest
+    point to it is the waypoint itself, so it projects exactly onto the waypoint."""
+    before = centre[1:-1] - centre[:-2]
+    after = centre[2:] - centre[1:-1]
+    turn = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]
+    idx = np.flatnonzero(np.abs(turn) > 1e-6 * np.linalg.norm(before, axis=1) ** 2) + 1
+
+    def right_normal(d: np.ndarray) -> np.ndarray:
+        return np.column_stack([d[:, 1], -d[:, 0]]) / np.linalg.norm(d, axis=1)[:, None]
+
+    outward = (right_normal(before) + right_normal(after))[idx - 1]
+    outward *= np.sign(turn[idx - 1])[:, None]  # a left turn's outside is on the right
+    outward /= np.linalg.norm(outward, axis=1)[:, None]
+    return idx, centre[idx] + offset * outward
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reversed"])
+@pytest.mark.parametrize("name", ["slipstream_default", "reInvent2019_track"])
+def test_front_point_on_a_waypoint_ties_as_deepracer(request, name, reverse):
+    """A car whose front point projects exactly onto waypoint k (outside a corner) is at or past
+    it: DeepRacer's bisect_right over the ndists measured on the line the car drives gives
+    [k, k+1], in both directions (the reverse ndist is not 1 - the forward one)."""
+    from slipstream.sim.simulator import SimConfig, Simulator
+
+    if name != "slipstream_default":
+        request.getfixturevalue("official_tracks_dir")
+    forward = load_track(name)
+    centre = forward.center[::-1] if reverse else forward.center
+    idx, points = _outside_corner_points(centre, offset=0.05)
+    assert len(idx) > 20
+
+    ring = LinearRing(centre)
+    ndists = [ring.project(shapely.Point(p), normalized=True) for p in centre[:-1]] + [1.0]
+    expected = [
+        _find_prev_next(ndists, ring.project(shapely.Point(p), normalized=True)) for p in points
+    ]
+    np.testing.assert_array_equal([e[0] for e in expected], idx)  # the reference ties too
+
+    sim = Simulator(forward, len(idx), SimConfig(reverse_dir=reverse, change_start_position=False))
+    sim.reset()
+    heading = centre[idx + 1] - centre[idx]
+    yaw = np.arctan2(heading[:, 1], heading[:, 0])
+    zeros = np.zeros(len(idx))
+    sim.start_from(np.arange(len(idx)), points, yaw, zeros, zeros)
+    result = sim.step(zeros, zeros + 1.0)
+    np.testing.assert_array_equal(result.closest_prev, idx)
+    np.testing.assert_array_equal(result.closest_next, [e[1] for e in expected])
+    if name == "reInvent2019_track" and reverse:  # the case DeepRacer's log shows
+        assert [result.closest_prev[idx == 15][0], result.closest_next[idx == 15][0]] == [15, 16]

@@ -19,7 +19,7 @@ import numpy as np
 from slipstream.sim import episode as ep
 from slipstream.sim.car import CarParams, CarState, body_points, front_point, step_cars
 from slipstream.sim.objects_world import ObjectWorld, WorldObjectsConfig
-from slipstream.tracks.track import Track, progress_percent
+from slipstream.tracks.track import CenterProjection, Track, progress_percent
 
 PHASE_PREPARE, PHASE_RUN, PHASE_PAUSE = 0, 1, 2
 
@@ -196,8 +196,8 @@ class Simulator:
             np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
         )
         self._place(cars, base[:, 0], base[:, 1], yaw, speed, steer)
-        forward = self.track.project(front).ndist
-        self.start_ndist[cars] = self._directed_ndist(forward, self.reverse[cars])
+        proj = self.track.project(front)
+        self.start_ndist[cars] = self._directed_ndist(proj, self.reverse[cars])
         self.prev_xy[cars] = front
 
     def _place(
@@ -219,25 +219,24 @@ class Simulator:
     # ----------------------------------------------------------------- geometry
 
     def _directed_ndist(
-        self, forward_ndist: np.ndarray, reverse: np.ndarray | None = None
+        self, proj: CenterProjection, reverse: np.ndarray | None = None
     ) -> np.ndarray:
-        """Normalised lap position from waypoint 0 in each car's own driving direction
-        (`reverse`: the cars' flags, all cars' by default)."""
-        backward = 1.0 - forward_ndist
-        if self.track.closed:
-            backward = np.mod(backward, 1.0)
-        return np.where(self.reverse if reverse is None else reverse, backward, forward_ndist)
+        """Normalised lap position from waypoint 0 in each car's own driving direction, measured
+        on the centre line that direction drives (`reverse`: the cars' flags, all by default)."""
+        fwd, rev = self.tracks
+        backward = fwd.backward_ndist(rev, proj)
+        return np.where(self.reverse if reverse is None else reverse, backward, proj.ndist)
 
     def lap_position(self, points: np.ndarray) -> np.ndarray:
         """DeepRacer's ndist of points (one per car) in each car's driving direction."""
-        return self._directed_ndist(self.track.project(points).ndist)
+        return self._directed_ndist(self.track.project(points))
 
     def _track_quantities(self, front: np.ndarray) -> dict[str, np.ndarray]:
         """DeepRacer's track quantities for the front points, in each car's driving direction."""
         fwd, rev = self.tracks
         proj = fwd.project(front)
         rv = self.reverse
-        ndist = self._directed_ndist(proj.ndist)
+        ndist = self._directed_ndist(proj)
         prev_f, next_f = fwd.closest_waypoints(ndist)
         prev_r, next_r = rev.closest_waypoints(ndist)
         left_fwd = fwd.is_left_of_center(front)

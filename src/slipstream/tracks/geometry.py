@@ -31,7 +31,10 @@ def _chunks(n_points: int, n_segments: int):
 def project_on_polyline(points: np.ndarray, vertices: np.ndarray) -> PolylineProjection:
     """Project points (N,2) onto the polyline through vertices (M,2), M >= 2.
 
-    Ties between segments go to the lowest segment index (as a scan from vertex 0 would).
+    Ties between segments go to the lowest segment index (as a scan from vertex 0 would, like
+    shapely's `project`). A point that projects onto a vertex (outside a corner) is reported on
+    the segment that ends there, at fraction exactly 1, whichever of the two segments rounding
+    made nearer, and its nearest point is the vertex itself.
     Zero-length segments are allowed; they behave like a single vertex.
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -57,10 +60,16 @@ def project_on_polyline(points: np.ndarray, vertices: np.ndarray) -> PolylinePro
         best = np.argmin(d2, axis=1)
         rows = np.arange(len(p))
         tb = t[rows, best]
+        distance[sl] = np.sqrt(d2[rows, best])
+        on_vertex = (tb <= 0.0) & (best > 0)
+        on_vertex[on_vertex] = t[rows[on_vertex], best[on_vertex] - 1] >= 1.0
+        best = best - on_vertex
+        tb = np.where(on_vertex, 1.0, tb)
         segment[sl] = best
         fraction[sl] = tb
-        nearest[sl] = a[best] + tb[:, None] * ab[best]
-        distance[sl] = np.sqrt(d2[rows, best])
+        nearest[sl] = np.where(
+            (tb >= 1.0)[:, None], vertices[best + 1], a[best] + tb[:, None] * ab[best]
+        )
     return PolylineProjection(nearest, distance, segment, fraction)
 
 

@@ -38,6 +38,7 @@ class CenterProjection(NamedTuple):
     distance: np.ndarray  # (N,) distance from the centre line (m)
     nearest: np.ndarray  # (N,2) the projected point
     segment: np.ndarray  # (N,) centre segment index
+    fraction: np.ndarray  # (N,) position along that segment, 0..1
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,8 +170,31 @@ class Track:
     def project(self, points: np.ndarray) -> CenterProjection:
         """Project points (N,2) onto the centre line."""
         p = project_on_polyline(points, self.center)
-        arc = self.arc[p.segment] + p.fraction * (self.arc[p.segment + 1] - self.arc[p.segment])
-        return CenterProjection(arc, arc / self.length, p.distance, p.nearest, p.segment)
+        arc = self.arc_at(p.segment, p.fraction)
+        if self.closed:  # the closing waypoint is waypoint 0, where DeepRacer's ring starts
+            arc = np.where(arc >= self.length, 0.0, arc)
+        return CenterProjection(
+            arc, arc / self.length, p.distance, p.nearest, p.segment, p.fraction
+        )
+
+    def arc_at(self, segment: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Arc length (m) of the point `fraction` of the way along centre segment `segment`.
+
+        A point at a segment's end gets that waypoint's arc exactly, so a point that projects onto
+        a waypoint ties with it exactly in `closest_waypoints` (DeepRacer's `bisect_right` then
+        puts it at or past the waypoint; docs/deepracer.md 1.1).
+        """
+        start = self.arc[segment]
+        end = self.arc[segment + 1]
+        return np.where(fraction >= 1.0, end, start + fraction * (end - start))
+
+    def backward_ndist(self, backward: Track, proj: CenterProjection) -> np.ndarray:
+        """DeepRacer's ndist on `backward` (this road driven the other way) of points projected
+        onto this track: measured along the reversed centre line itself, as DeepRacer projects
+        onto its reversed ring, not as 1 - ndist (which breaks waypoint ties by rounding)."""
+        back_arc = backward.arc_at(len(self.center) - 2 - proj.segment, 1.0 - proj.fraction)
+        ndist = back_arc / backward.length
+        return np.mod(ndist, 1.0) if self.closed else ndist
 
     def closest_waypoints(self, ndist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """DeepRacer's `find_prev_next` over waypoint ndists: ([prev], [next]) index arrays."""

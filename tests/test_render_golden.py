@@ -172,4 +172,8 @@ def test_reinvent_base_look_is_derived_from_the_simapp_textures():
     assert look.colours.void == (0, 0, 0)
     assert look.walls.rect == (-0.587, -0.613, 8.575, 5.795)
     assert look_for("some_generated_track").family == "standard"
+    # generated tracks take every family's look in turn, by seed
+    families = [look_for(f"generated:{seed}").family for seed in range(6)]
+    assert families[:3] == families[3:]
+    assert set(families) == {"standard", "reinvent_base", "city_2019"}
     assert look_for("2022_summit_speedway_ccw").walls.rect is None  # bounding box + 0.762 m

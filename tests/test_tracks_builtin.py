@@ -17,8 +17,15 @@ from slipstream.tracks.builtin_design import (
     spline_through_points,
     write_builtin_tracks,
 )
-from slipstream.tracks.generate import generate_route, generate_track, parse_generated_name
+from slipstream.tracks.generate import (
+    TrackSpec,
+    draw_spec,
+    generate_route,
+    generate_track,
+    parse_generated_name,
+)
 from slipstream.tracks.registry import BUILTIN_DIR
+from slipstream.tracks.shape import track_shape
 
 # name: (min length m, max length m, width m, min centre radius m)
 EXPECTED = {
@@ -144,22 +151,68 @@ def test_generator_is_deterministic_and_seeds_differ():
     assert generate_track(7, name="mine").name == "mine"
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_generated_tracks_are_valid_roads_of_the_requested_size(seed):
-    route = generate_route(seed)
-    assert_valid_road(route, 1.07, 0.5 * 1.07 + 0.15)
-    length = LinearRing(route[:, :2]).length
-    assert length == pytest.approx(25.0, rel=0.02)
+def assert_valid_generated_road(route: np.ndarray, spec) -> None:
+    """A closed route in the spec's direction: simple disjoint borders, a road of the spec's
+    width that never overlaps itself (tube formula), no fold (centre radius above width/2)."""
+    centre, inner, outer = route[:, 0:2], route[:, 2:4], route[:, 4:6]
+    assert np.array_equal(route[0], route[-1]), "loop closed by repeating row 0"
+    assert LinearRing(centre).is_ccw is not spec.clockwise
+    inner_ring, outer_ring = LinearRing(inner), LinearRing(outer)
+    assert inner_ring.is_simple and outer_ring.is_simple
+    assert inner_ring.disjoint(outer_ring)
+    assert Polygon(outer, [inner]).is_valid
+    assert Polygon(inner).within(Polygon(outer))
+    np.testing.assert_allclose(np.linalg.norm(inner - outer, axis=1), spec.width, atol=1e-5)
+    length = LinearRing(centre).length
+    assert length == pytest.approx(spec.length, rel=0.02)
+    assert LinearRing(centre).buffer(spec.width / 2, quad_segs=32).area == pytest.approx(
+        length * spec.width, rel=3e-3
+    )
+    assert float(np.min(circumradius(centre))) > 0.5 * spec.width
 
 
-def test_generator_honours_length_and_width():
-    route = generate_route(3, length=40.0, width=0.9)
-    assert_valid_road(route, 0.9, 0.45 + 0.15)
-    assert LinearRing(route[:, :2]).length == pytest.approx(40.0, rel=0.02)
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_tracks_are_valid_roads_of_their_drawn_size(seed):
+    spec = draw_spec(seed)
+    assert 15.0 <= spec.length <= 90.0 and 0.76 <= spec.width <= 1.07
+    assert_valid_generated_road(generate_route(seed), spec)
+
+
+def test_generator_honours_length_width_and_direction():
+    route = generate_route(3, length=40.0, width=0.9, clockwise=True)
+    assert_valid_generated_road(route, TrackSpec(length=40.0, width=0.9, clockwise=True))
+    ccw = generate_route(3, length=40.0, width=0.9, clockwise=False)
+    np.testing.assert_array_equal(ccw, route[::-1])  # the same layout, rows the other way
     with pytest.raises(TrackDesignError, match="too short"):
-        generate_route(3, length=3.0)
+        generate_route(3, length=6.0)
     with pytest.raises(TrackDesignError, match="non-negative"):
         generate_route(-1)
+
+
+def test_generated_tracks_span_the_official_ones():
+    """Over many seeds: lengths from under 25 m to over 80 m, the standard 1.07 m road and
+    narrower ones, both directions, hairpins (a centre radius under 0.7 m, as on half the
+    official tracks) and long straights (over half the lap straight)."""
+    shapes = [track_shape(generate_track(seed)) for seed in range(40)]
+    lengths = [s.length for s in shapes]
+    assert min(lengths) < 25.0 and max(lengths) > 80.0
+    widths = {round(s.width, 2) for s in shapes}
+    assert 1.07 in widths and min(widths) < 0.9
+    assert {s.clockwise for s in shapes} == {True, False}
+    assert min(s.tightest_radius for s in shapes) < 0.7
+    assert max(s.straight_share for s in shapes) > 0.5
+
+
+def test_track_shape_of_a_circle_by_hand():
+    """A 2 m circle: length 2 pi r, radius 2 everywhere, nothing straight."""
+    angles = np.linspace(0.0, 2.0 * np.pi, 200, endpoint=False)
+    ring = np.column_stack([np.cos(angles), np.sin(angles)])
+    route = np.hstack([2.0 * ring, 1.5 * ring, 2.5 * ring])
+    shape = track_shape(Track.from_route(np.vstack([route, route[:1]]), name="circle"))
+    assert shape.length == pytest.approx(2 * np.pi * 2.0, rel=1e-3)
+    assert shape.tightest_radius == pytest.approx(2.0, rel=0.01)
+    assert shape.straight_share == 0.0 and shape.width == pytest.approx(1.0, rel=1e-3)
+    assert not shape.clockwise
 
 
 def test_parse_generated_name():
@@ -175,4 +228,4 @@ def test_generated_names_load_through_the_registry():
 
     track = load_track("generated:7")
     assert np.array_equal(track.center, generate_track(7).center)
-    assert track.closed and abs(track.length - 25.0) < 0.5
+    assert track.closed and track.length == pytest.approx(draw_spec(7).length, rel=0.02)

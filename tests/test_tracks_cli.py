@@ -111,6 +111,7 @@ def test_tracks_generate_writes_a_loadable_route(tmp_path, capsys):
     out = tmp_path / "my_track.npy"
     png = tmp_path / "my_track.png"
     args = ["tracks", "generate", "--seed", "11", "--length", "30", "--width", "1.0"]
+    args.append("--counter-clockwise")
     assert main([*args, "--out", str(out), "--show", str(png)]) == 0
     route = np.load(out, allow_pickle=False)
     assert route.shape[1] == 6 and route.dtype == np.float64
@@ -122,6 +123,34 @@ def test_tracks_generate_writes_a_loadable_route(tmp_path, capsys):
         assert img.size[0] > 0
     assert "route file" in capsys.readouterr().out
     assert main(["tracks", "generate", "--seed", "1", "--out", str(tmp_path / "x.png")]) == 1
+
+
+def test_tracks_generate_sheet_draws_examples_and_compares_with_the_official_set(
+    tmp_path, capsys, monkeypatch
+):
+    """The sheet's table is the 10th/50th/90th percentiles of the generated tracks' shapes
+    against those of the tracks in SLIPSTREAM_TRACKS (here: one route file, the default)."""
+    from slipstream.tracks.generate import generate_track
+    from slipstream.tracks.registry import BUILTIN_DIR
+    from slipstream.tracks.shape import track_shape
+
+    folder = tmp_path / "official"
+    folder.mkdir()
+    (folder / "only_one.npy").write_bytes((BUILTIN_DIR / "slipstream_default.npy").read_bytes())
+    monkeypatch.setenv("SLIPSTREAM_TRACKS", str(folder))
+    sheet = tmp_path / "sheet.png"
+    args = ["tracks", "generate", "--sheet", str(sheet), "--seed", "3", "--count", "2"]
+    assert main([*args, "--stats", "3"]) == 0
+    out = capsys.readouterr().out
+    with Image.open(sheet) as img:
+        assert img.size[0] > 500
+    lengths = np.array([track_shape(generate_track(seed)).length for seed in (3, 4, 5)])
+    lo, mid, hi = np.percentile(lengths, [10, 50, 90])
+    official = track_shape(load_track("slipstream_default")).length
+    row = next(line for line in out.splitlines() if line.startswith("length"))
+    assert f"{lo:.2f} / {mid:.2f} / {hi:.2f}" in row
+    assert f"{official:.2f} / {official:.2f} / {official:.2f}" in row
+    assert "3 tracks" in out and "1 tracks" in out
 
 
 # --------------------------------------------------------------------------- fetch

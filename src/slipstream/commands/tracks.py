@@ -60,14 +60,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     gen = sub.add_parser(
         "generate",
-        help="make a random valid track from a seed",
-        description="Make a random valid closed track from a seed (same seed, same track).",
+        help="make random valid tracks from seeds, or a page of examples",
+        description="Make a random valid closed track from a seed (same seed, same track). Its "
+        "length (15-90 m), width (0.76-1.07 m) and direction are drawn from the seed unless "
+        "given. --sheet draws a page of examples with histograms of length, width, tightest "
+        "corner and straight share against the official tracks (when SLIPSTREAM_TRACKS has them).",
     )
-    gen.add_argument("--seed", type=int, required=True, help="non-negative integer")
-    gen.add_argument("--length", type=float, default=25.0, help="centre-line length in m")
-    gen.add_argument("--width", type=float, default=1.07, help="road width in m")
+    gen.add_argument("--seed", type=int, default=0, help="non-negative integer (default 0)")
+    gen.add_argument("--length", type=float, help="centre-line length in m (default: drawn)")
+    gen.add_argument("--width", type=float, help="road width in m (default: drawn)")
+    direction = gen.add_mutually_exclusive_group()
+    direction.add_argument("--clockwise", dest="clockwise", action="store_const", const=True)
+    direction.add_argument(
+        "--counter-clockwise", dest="clockwise", action="store_const", const=False
+    )
     gen.add_argument("--out", type=Path, metavar="FILE.npy", help="save the route array here")
     gen.add_argument("--show", type=Path, metavar="PNG", help="write a picture here")
+    gen.add_argument(
+        "--sheet",
+        type=Path,
+        metavar="PNG",
+        help="write a page of --count examples (seeds from --seed on) with histograms here",
+    )
+    gen.add_argument("--count", type=int, default=12, help="examples on the sheet (default 12)")
+    gen.add_argument(
+        "--stats",
+        type=int,
+        default=100,
+        help="generated tracks measured for the sheet's histograms (default 100)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -220,9 +241,11 @@ def _generate(args: argparse.Namespace) -> int:
     from slipstream.tracks.generate import generate_route
     from slipstream.tracks.track import Track
 
+    if args.sheet is not None:
+        return _generate_sheet(args)
     if args.out is not None and args.out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {args.out}")
-    route = generate_route(args.seed, length=args.length, width=args.width)
+    route = generate_route(args.seed, args.length, args.width, args.clockwise)
     name = args.out.stem if args.out is not None else f"generated:{args.seed}"
     track = Track.from_route(route, name=name)
     _describe(track, f"generated from seed {args.seed}")
@@ -234,4 +257,34 @@ def _generate(args: argparse.Namespace) -> int:
         from slipstream.tracks.plot import plot_track
 
         _say(f"picture      {plot_track(track, args.show)}")
+    return 0
+
+
+def _generate_sheet(args: argparse.Namespace) -> int:
+    from slipstream.tracks.generate import generate_track
+    from slipstream.tracks.plot import plot_sheet
+    from slipstream.tracks.registry import load_track, official_tracks
+    from slipstream.tracks.shape import compare_shapes, track_shape
+
+    if args.sheet.suffix != ".png":
+        raise ValueError(f"--sheet must end in .png, got {args.sheet}")
+    count = max(args.count, args.stats)
+    generated = [
+        generate_track(args.seed + i, args.length, args.width, clockwise=args.clockwise)
+        for i in range(count)
+    ]
+    official = [load_track(name) for name in official_tracks()]
+    official = [t for t in official if t.closed]
+    table = compare_shapes(
+        [track_shape(t) for t in generated[: args.stats]], [track_shape(t) for t in official]
+    )
+    histograms = {label: (row.generated, row.official) for label, row in table.items()}
+    plot_sheet(generated[: args.count], args.sheet, histograms=histograms)
+    _say(f"{'':<22}{'generated':>28}   {'official':>28}")
+    _say(
+        f"{'(10th / 50th / 90th)':<22}{f'{args.stats} tracks':>28}   {f'{len(official)} tracks':>28}"
+    )
+    for label, row in table.items():
+        _say(f"{label:<22}{row.describe(row.generated):>28}   {row.describe(row.official):>28}")
+    _say(f"sheet        {args.sheet}")
     return 0

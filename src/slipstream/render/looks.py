@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from slipstream.render.texture import TextureError, TrackColours, TrackMarkings
+from slipstream.tracks.generate import parse_generated_name
 
 GROUND_GAIN = 1.03
 """Light on horizontal surfaces relative to the texture colour (measured, see module doc)."""
@@ -209,7 +210,11 @@ FAMILY_PREFIXES: tuple[tuple[str, TrackLook], ...] = (
         )
     ),
 )
-"""Track names starting with a prefix get its look; all others (and generated tracks) STANDARD."""
+"""Track names starting with a prefix get its look; all others STANDARD."""
+
+GENERATED_LOOKS: tuple[TrackLook, ...] = (STANDARD, REINVENT_BASE, CITY_2019)
+"""A generated track (`generated:<seed>`) takes one of the families' looks in turn by seed, so
+training on generated tracks sees every family."""
 
 WALL_RECTS: dict[str, tuple[float, float, float, float]] = {
     "reinvent_base": (-0.587, -0.613, 8.575, 5.795),
@@ -243,7 +248,11 @@ The *_ccw / *_cw variants of the 2022 tracks sit at the default 0.762 m margin."
 
 
 def look_for(track_name: str) -> TrackLook:
-    """The look of a track by name: its family's, with its own wall box where the mesh has one."""
+    """The look of a track by name: its family's, with its own wall box where the mesh has one;
+    generated tracks cycle through the families by seed."""
+    seed = parse_generated_name(track_name)
+    if seed is not None:
+        return GENERATED_LOOKS[seed % len(GENERATED_LOOKS)]
     look = STANDARD
     for prefix, family_look in FAMILY_PREFIXES:
         if track_name.startswith(prefix):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from slipstream.tracks.geometry import project_on_polyline, signed_area
+from slipstream.tracks.geometry import signed_area
 from slipstream.tracks.track import TrackError
 
 logger = logging.getLogger(__name__)
@@ -287,10 +287,10 @@ def rings_cross(ring_a: np.ndarray, ring_b: np.ndarray) -> bool:
 def layout_problems(route: np.ndarray, min_radius: float, limits: LayoutLimits) -> list[str]:
     """What is wrong with a closed CCW route built by `route_from_curve` (empty list = valid).
 
-    Checks: the centre's smallest radius of curvature; inner and outer borders are simple and
-    do not touch; the road keeps `limits.clearance` from other parts of itself (every point
-    offset by width/2 + clearance from the centre line is still that far from the whole centre
-    line, which also rules out folded borders).
+    Checks: the centre's smallest radius of curvature (which, above width/2, also rules out
+    folded borders); the road keeps `limits.clearance` from other parts of itself
+    (`other_part_gaps`: centre lines of two parts of the lap at least a road width plus the
+    clearance apart); then, if those pass, inner and outer borders are simple and do not touch.
     """
     problems: list[str] = []
     centre, inner, outer = route[:, 0:2], route[:, 2:4], route[:, 4:6]
@@ -300,28 +300,43 @@ def layout_problems(route: np.ndarray, min_radius: float, limits: LayoutLimits) 
         )
     if signed_area(centre) <= 0.0:
         problems.append("centre line does not run counter-clockwise")
+    width = float(np.linalg.norm(inner - outer, axis=1).max())
+    gaps = other_part_gaps(centre, width)
+    short = gaps < width + limits.clearance
+    if np.any(short):
+        worst = int(np.argmin(gaps))
+        problems.append(
+            f"road comes within {limits.clearance:.2f} m of another part of itself "
+            f"near waypoint {worst} ({np.count_nonzero(short)} waypoints affected)"
+        )
+    if problems:  # the border checks below cost O(M^2) and only matter for a layout that passed
+        return problems
     for label, ring in (("inner", inner), ("outer", outer)):
         crossings = ring_self_crossings(ring)
         if crossings:
             problems.append(f"{label} border crosses itself ({crossings} edge pairs)")
     if rings_cross(inner, outer):
         problems.append("inner and outer borders touch or cross")
-    half = 0.5 * np.linalg.norm(inner[:-1] - outer[:-1], axis=1)
-    normal = (inner[:-1] - outer[:-1]) / (2.0 * half[:, None])
-    reach = half + limits.clearance
-    tolerance = 0.02  # chords cut inside a bend by ~spacing^2 / (8 R)
-    for side in (1.0, -1.0):
-        probe = centre[:-1] + side * reach[:, None] * normal
-        dist = project_on_polyline(probe, centre).distance
-        short = dist < reach - tolerance
-        if np.any(short):
-            worst = int(np.argmin(dist - reach))
-            problems.append(
-                f"road comes within {limits.clearance:.2f} m of another part of itself "
-                f"near waypoint {worst} ({np.count_nonzero(short)} waypoints affected)"
-            )
-            break
     return problems
+
+
+def other_part_gaps(centre: np.ndarray, width: float) -> np.ndarray:
+    """(M,) distance from each centre waypoint (closed ring, last = first) to the nearest centre
+    point of *another* part of the lap, for a road `width` m wide.
+
+    Points closer along the line than a tightest possible hairpin (a half-turn at radius
+    width/2) plus two road widths for its legs to open up are the waypoint's own part of the
+    road, however tight its corner, and do not count.
+    """
+    points = centre[:-1]
+    step = np.linalg.norm(np.diff(centre, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(step[:-1])])
+    length = float(step.sum())
+    along = np.abs(arc[:, None] - arc[None, :])
+    along = np.minimum(along, length - along)
+    dist = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
+    dist[along <= np.pi * 0.5 * width + 2.0 * width] = np.inf
+    return dist.min(axis=1)
 
 
 # --------------------------------------------------------------------------- build and save

@@ -54,19 +54,40 @@ def plot_track(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
 
-    centre, inner, outer = track.center, track.inner, track.outer
-    points = np.vstack([centre, inner, outer])
-    lo, hi = points.min(axis=0), points.max(axis=0)
+    lo, hi, margin = _extent(track)
     span = np.maximum(hi - lo, 1.0)
-    margin = 0.08 * float(span.max()) + 0.4
     fig_w = 11.0
     fig_h = float(np.clip(fig_w * (span[1] + 2 * margin) / (span[0] + 2 * margin), 3.0, 14.0))
     fig = Figure(figsize=(fig_w, fig_h + 0.6), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    draw_track(ax, track, label_every=label_every)
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.set_title(title if title is not None else default_title(track), fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png", facecolor="white")
+    return out
+
+
+def _extent(track: Track) -> tuple[np.ndarray, np.ndarray, float]:
+    points = np.vstack([track.center, track.inner, track.outer])
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    margin = 0.08 * float(np.maximum(hi - lo, 1.0).max()) + 0.4
+    return lo, hi, margin
+
+
+def draw_track(ax, track: Track, *, label_every: int = 10, arrows: bool = True) -> None:
+    """Draw `track` on a matplotlib Axes: road, borders, centre line, start line, direction
+    arrows and (label_every > 0) waypoint indices; equal scale, limits around the track."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    centre, inner, outer = track.center, track.inner, track.outer
+    lo, hi, margin = _extent(track)
     ax.set_facecolor(GRASS)
 
     # Road surface: the outer ring with the inner ring as a hole (reversed so the winding
@@ -92,7 +113,7 @@ def plot_track(
         xy=tuple(b),
         xytext=tuple(b + 0.6 * (b - centre[0]) / max(np.linalg.norm(b - centre[0]), 1e-9)),
         color="white",
-        fontsize=8,
+        fontsize=8 if label_every > 0 else 5,
         fontweight="bold",
         ha="center",
         va="center",
@@ -100,7 +121,7 @@ def plot_track(
     )
 
     # Driving direction: arrows on the centre line, about every tenth of the lap.
-    n_arrows = int(np.clip(round(track.length / 2.5), 6, 24))
+    n_arrows = int(np.clip(round(track.length / 2.5), 6, 24)) if arrows else 0
     arrow_len = float(np.clip(0.06 * track.length / n_arrows * 4, 0.25, 0.8))
     s = (np.arange(n_arrows) + 0.5) * track.length / n_arrows
     tail, _ = track.point_at(s - 0.5 * arrow_len)
@@ -116,7 +137,7 @@ def plot_track(
 
     # Waypoint indices just outside the outer border.
     n_wp = len(centre) - (1 if track.closed else 0)
-    for i in range(0, n_wp, max(1, label_every)):
+    for i in range(0, n_wp if label_every > 0 else 0, max(1, label_every)):
         away = track.outer_opposite[i] - centre[i]
         norm = float(np.linalg.norm(away))
         pos = track.outer_opposite[i] + (0.22 * away / norm if norm > 0 else 0.0)
@@ -125,10 +146,49 @@ def plot_track(
     ax.set_aspect("equal")
     ax.set_xlim(lo[0] - margin, hi[0] + margin)
     ax.set_ylim(lo[1] - margin, hi[1] + margin)
-    ax.set_xlabel("x (m)")
-    ax.set_ylabel("y (m)")
     ax.grid(True, color="white", alpha=0.08)
-    ax.set_title(title if title is not None else default_title(track), fontsize=10)
+
+
+def plot_sheet(
+    tracks: list[Track],
+    path: str | os.PathLike,
+    *,
+    histograms: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None,
+    columns: int = 4,
+    dpi: int = 90,
+) -> Path:
+    """A page of small track pictures (each titled with its name, length, width, direction),
+    optionally above a row of histograms: name -> (values of `tracks`' kind, reference values
+    such as the official tracks' or None), drawn overlaid and normalised."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = -(-len(tracks) // columns)
+    hist_rows = 1 if histograms else 0
+    fig = Figure(figsize=(4.0 * columns, 3.4 * (rows + hist_rows)), dpi=dpi)
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(rows + hist_rows, max(columns, len(histograms or {})))
+    for j, (label, (values, reference)) in enumerate((histograms or {}).items()):
+        ax = fig.add_subplot(grid[0, j])
+        both = np.concatenate([values, reference]) if reference is not None else values
+        bins = np.linspace(float(np.min(both)), float(np.max(both)), 16)
+        ax.hist(values, bins=bins, density=True, alpha=0.6, label=f"generated ({len(values)})")
+        if reference is not None:
+            ax.hist(
+                reference, bins=bins, density=True, alpha=0.6, label=f"official ({len(reference)})"
+            )
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7)
+    for i, track in enumerate(tracks):
+        ax = fig.add_subplot(grid[hist_rows + i // columns, i % columns])
+        draw_track(ax, track, label_every=0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(
+            f"{track.name}: {track.length:.1f} m, {float(np.median(track.width)):.2f} m, "
+            f"{_direction_label(track)}",
+            fontsize=8,
+        )
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,13 @@ def available_tracks() -> dict[str, Path]:
     return found
 
 
+def official_tracks() -> dict[str, Path]:
+    """The tracks found in SLIPSTREAM_TRACKS folders (the official set once fetched), by name;
+    the built-in tracks are not among them."""
+    builtin = {path.stem for path in BUILTIN_DIR.glob("*.npy")}
+    return {name: path for name, path in available_tracks().items() if name not in builtin}
+
+
 def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
     """The route file for a track name or a path to an `.npy` file."""
     text = os.fspath(name_or_path)

@@ -1,16 +1,17 @@
-"""Batched plane geometry on polylines: pure numpy functions over arrays of points.
+"""Batched plane geometry on polylines: pure functions over arrays of points.
 
-Every function takes points of shape (N, 2) and works on all of them at once. Large inputs are
-processed in chunks so memory stays bounded (N x M temporaries, M = polyline vertices).
+Every function takes points of shape (N, 2) and works on all of them at once: against one
+polyline, or each point against its own (`Polylines`: several tracks' lines in one array, for a
+batch of cars on different tracks). The two kernels (projection, point in polygon) are numba
+loops over points and segments, with no (N, M) temporaries.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
-
-_CHUNK_ELEMENTS = 2_000_000  # points x segments per chunk
 
 
 class PolylineProjection(NamedTuple):
@@ -22,14 +23,67 @@ class PolylineProjection(NamedTuple):
     fraction: np.ndarray  # (N,) position along that segment, 0..1
 
 
-def _chunks(n_points: int, n_segments: int):
-    step = max(1, _CHUNK_ELEMENTS // max(1, n_segments))
-    for start in range(0, n_points, step):
-        yield slice(start, min(n_points, start + step))
+class Polylines(NamedTuple):
+    """Several polylines (or rings) in one array: polyline k is `vertices[start[k]:start[k] +
+    count[k]]`. Queries take one polyline index per point, so a batch of cars on different
+    tracks is answered in one call."""
+
+    vertices: np.ndarray  # (V, 2) float64, all polylines one after the other
+    start: np.ndarray  # (K,) int64
+    count: np.ndarray  # (K,) int64, vertices of each (>= 2)
+
+    @classmethod
+    def of(cls, polylines: list[np.ndarray]) -> Polylines:
+        arrays = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polylines]
+        count = np.array([len(p) for p in arrays], dtype=np.int64)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+        return cls(np.ascontiguousarray(np.vstack(arrays)), start, count)
 
 
-def project_on_polyline(points: np.ndarray, vertices: np.ndarray) -> PolylineProjection:
-    """Project points (N,2) onto the polyline through vertices (M,2), M >= 2.
+@numba.njit(cache=True)
+def _project_kernel(points, vertices, start, count, which, nearest, distance, segment, fraction):
+    for i in range(points.shape[0]):
+        s0 = start[which[i]]
+        m = count[which[i]]
+        px, py = points[i, 0], points[i, 1]
+        best_d2 = np.inf
+        best_j = 0
+        best_t = 0.0
+        for j in range(m - 1):
+            ax, ay = vertices[s0 + j, 0], vertices[s0 + j, 1]
+            abx, aby = vertices[s0 + j + 1, 0] - ax, vertices[s0 + j + 1, 1] - ay
+            len2 = abx * abx + aby * aby
+            apx, apy = px - ax, py - ay
+            t = (apx * abx + apy * aby) / (len2 if len2 > 0.0 else 1.0)
+            t = min(max(t, 0.0), 1.0)
+            dx, dy = apx - t * abx, apy - t * aby
+            d2 = dx * dx + dy * dy
+            if d2 < best_d2:
+                best_d2, best_j, best_t = d2, j, t
+        distance[i] = np.sqrt(best_d2)
+        if best_t <= 0.0 and best_j > 0:  # on a vertex: report it at the end of the earlier segment
+            ax, ay = vertices[s0 + best_j - 1, 0], vertices[s0 + best_j - 1, 1]
+            abx, aby = vertices[s0 + best_j, 0] - ax, vertices[s0 + best_j, 1] - ay
+            len2 = abx * abx + aby * aby
+            t_prev = ((px - ax) * abx + (py - ay) * aby) / (len2 if len2 > 0.0 else 1.0)
+            if t_prev >= 1.0:
+                best_j -= 1
+                best_t = 1.0
+        segment[i] = best_j
+        fraction[i] = best_t
+        if best_t >= 1.0:
+            nearest[i, 0] = vertices[s0 + best_j + 1, 0]
+            nearest[i, 1] = vertices[s0 + best_j + 1, 1]
+        else:
+            ax, ay = vertices[s0 + best_j, 0], vertices[s0 + best_j, 1]
+            nearest[i, 0] = ax + best_t * (vertices[s0 + best_j + 1, 0] - ax)
+            nearest[i, 1] = ay + best_t * (vertices[s0 + best_j + 1, 1] - ay)
+
+
+def project_on_polylines(
+    points: np.ndarray, polylines: Polylines, which: np.ndarray
+) -> PolylineProjection:
+    """Project each point (N,2) onto its own polyline, `polylines` number `which[i]`.
 
     Ties between segments go to the lowest segment index (as a scan from vertex 0 would, like
     shapely's `project`). A point that projects onto a vertex (outside a corner) is reported on
@@ -37,40 +91,24 @@ def project_on_polyline(points: np.ndarray, vertices: np.ndarray) -> PolylinePro
     made nearer, and its nearest point is the vertex itself.
     Zero-length segments are allowed; they behave like a single vertex.
     """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    vertices = np.asarray(vertices, dtype=np.float64)
-    a = vertices[:-1]
-    ab = vertices[1:] - a
-    ab_len2 = np.einsum("ij,ij->i", ab, ab)
-    safe_len2 = np.where(ab_len2 > 0.0, ab_len2, 1.0)
+    points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
     n = len(points)
+    which = np.broadcast_to(np.asarray(which, dtype=np.int64), (n,))
     nearest = np.empty((n, 2))
     distance = np.empty(n)
     segment = np.empty(n, dtype=np.int64)
     fraction = np.empty(n)
-    for sl in _chunks(n, len(a)):
-        p = points[sl]
-        ap_x = p[:, None, 0] - a[None, :, 0]
-        ap_y = p[:, None, 1] - a[None, :, 1]
-        t = (ap_x * ab[None, :, 0] + ap_y * ab[None, :, 1]) / safe_len2
-        np.clip(t, 0.0, 1.0, out=t)
-        dx = ap_x - t * ab[None, :, 0]
-        dy = ap_y - t * ab[None, :, 1]
-        d2 = dx * dx + dy * dy
-        best = np.argmin(d2, axis=1)
-        rows = np.arange(len(p))
-        tb = t[rows, best]
-        distance[sl] = np.sqrt(d2[rows, best])
-        on_vertex = (tb <= 0.0) & (best > 0)
-        on_vertex[on_vertex] = t[rows[on_vertex], best[on_vertex] - 1] >= 1.0
-        best = best - on_vertex
-        tb = np.where(on_vertex, 1.0, tb)
-        segment[sl] = best
-        fraction[sl] = tb
-        nearest[sl] = np.where(
-            (tb >= 1.0)[:, None], vertices[best + 1], a[best] + tb[:, None] * ab[best]
-        )
+    _project_kernel(
+        points, polylines.vertices, polylines.start, polylines.count, which,
+        nearest, distance, segment, fraction,
+    )  # fmt: skip
     return PolylineProjection(nearest, distance, segment, fraction)
+
+
+def project_on_polyline(points: np.ndarray, vertices: np.ndarray) -> PolylineProjection:
+    """Project points (N,2) onto the polyline through vertices (M,2), M >= 2 (the rules of
+    `project_on_polylines`)."""
+    return project_on_polylines(points, Polylines.of([vertices]), 0)
 
 
 def distance_to_polyline(points: np.ndarray, vertices: np.ndarray) -> np.ndarray:
@@ -78,27 +116,38 @@ def distance_to_polyline(points: np.ndarray, vertices: np.ndarray) -> np.ndarray
     return project_on_polyline(points, vertices).distance
 
 
-def points_in_polygon(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """Even-odd point-in-polygon test of points (N,2) against a closed ring (M,2).
+@numba.njit(cache=True)
+def _inside_kernel(points, vertices, start, count, which, inside):
+    for i in range(points.shape[0]):
+        s0 = start[which[i]]
+        m = count[which[i]]
+        px, py = points[i, 0], points[i, 1]
+        crossings = 0
+        for j in range(m):
+            x0, y0 = vertices[s0 + j, 0], vertices[s0 + j, 1]
+            k = s0 + (j + 1) % m
+            x1, y1 = vertices[k, 0], vertices[k, 1]
+            if (y0 > py) != (y1 > py):
+                if px < x0 + (py - y0) * (x1 - x0) / (y1 - y0):
+                    crossings += 1
+        inside[i] = crossings % 2 == 1
 
-    The ring may or may not repeat its first vertex at the end. Points exactly on an edge may
-    go either way (measure zero for the simulator).
-    """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    ring = np.asarray(ring, dtype=np.float64)
-    x0, y0 = ring[:, 0], ring[:, 1]
-    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    inside = np.zeros(len(points), dtype=bool)
-    dy = y1 - y0
-    safe_dy = np.where(dy != 0.0, dy, 1.0)
-    for sl in _chunks(len(points), len(ring)):
-        px = points[sl, 0][:, None]
-        py = points[sl, 1][:, None]
-        straddles = (y0[None, :] > py) != (y1[None, :] > py)
-        x_cross = x0[None, :] + (py - y0[None, :]) * (x1 - x0)[None, :] / safe_dy[None, :]
-        crossings = straddles & (px < x_cross)
-        inside[sl] = (np.count_nonzero(crossings, axis=1) % 2) == 1
+
+def points_in_polygons(points: np.ndarray, rings: Polylines, which: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test of each point (N,2) against its own ring, `rings` number
+    `which[i]`. A ring may or may not repeat its first vertex at the end. Points exactly on an
+    edge may go either way (measure zero for the simulator)."""
+    points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
+    n = len(points)
+    which = np.broadcast_to(np.asarray(which, dtype=np.int64), (n,))
+    inside = np.empty(n, dtype=np.bool_)
+    _inside_kernel(points, rings.vertices, rings.start, rings.count, which, inside)
     return inside
+
+
+def points_in_polygon(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test of points (N,2) against one closed ring (M,2)."""
+    return points_in_polygons(points, Polylines.of([ring]), 0)
 
 
 def signed_area(ring: np.ndarray) -> float:

@@ -4,22 +4,19 @@ A track is stored in its *driving direction*: waypoint 0 is where DeepRacer's wa
 and the rows run the way the car drives. `Track.reversed()` gives the other direction (rows
 reversed, as DeepRacer does for REVERSE_DIR). "inner" is always the geometric inside of the loop.
 
-All queries take points of shape (N, 2) and answer for all N at once.
+All queries take points of shape (N, 2) and answer for all N at once; they are the queries of
+`slipstream.tracks.batch.TrackBatch` (many cars on many tracks) with a batch of this one track.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import cached_property
 
 import numpy as np
 
-from slipstream.tracks.geometry import (
-    cumulative_length,
-    points_in_polygon,
-    project_on_polyline,
-    signed_area,
-)
+from slipstream.tracks.batch import CenterProjection, TrackBatch
+from slipstream.tracks.geometry import cumulative_length, project_on_polyline, signed_area
 
 # A loop file that lacks its closing row is closed when the gap is at most this many times the
 # median waypoint spacing (China_eval_track, New_York_Eval_Track); Straight_track's gap is ~60x.
@@ -28,17 +25,6 @@ _CLOSE_GAP_FACTOR = 4.0
 
 class TrackError(ValueError):
     """A track file or track name that cannot be used."""
-
-
-class CenterProjection(NamedTuple):
-    """Where points fall on the centre line (DeepRacer section 1.1 quantities)."""
-
-    arc: np.ndarray  # (N,) metres from waypoint 0 along the driving direction
-    ndist: np.ndarray  # (N,) arc / length, 0..1
-    distance: np.ndarray  # (N,) distance from the centre line (m)
-    nearest: np.ndarray  # (N,2) the projected point
-    segment: np.ndarray  # (N,) centre segment index
-    fraction: np.ndarray  # (N,) position along that segment, 0..1
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,26 +153,19 @@ class Track:
             return self.outer, self.inner
         return np.vstack([self.outer, self.inner[::-1]]), None
 
+    @cached_property
+    def batch(self) -> TrackBatch:
+        """This track as a batch of one: the queries below are the batched ones with track 0."""
+        return TrackBatch([self])
+
     def project(self, points: np.ndarray) -> CenterProjection:
         """Project points (N,2) onto the centre line."""
-        p = project_on_polyline(points, self.center)
-        arc = self.arc_at(p.segment, p.fraction)
-        if self.closed:  # the closing waypoint is waypoint 0, where DeepRacer's ring starts
-            arc = np.where(arc >= self.length, 0.0, arc)
-        return CenterProjection(
-            arc, arc / self.length, p.distance, p.nearest, p.segment, p.fraction
-        )
+        return self.batch.project(points, 0)
 
     def arc_at(self, segment: np.ndarray, fraction: np.ndarray) -> np.ndarray:
-        """Arc length (m) of the point `fraction` of the way along centre segment `segment`.
-
-        A point at a segment's end gets that waypoint's arc exactly, so a point that projects onto
-        a waypoint ties with it exactly in `closest_waypoints` (DeepRacer's `bisect_right` then
-        puts it at or past the waypoint; docs/deepracer.md 1.1).
-        """
-        start = self.arc[segment]
-        end = self.arc[segment + 1]
-        return np.where(fraction >= 1.0, end, start + fraction * (end - start))
+        """Arc length (m) of the point `fraction` of the way along centre segment `segment`
+        (a point at a segment's end gets that waypoint's arc exactly; `TrackBatch.arc_at`)."""
+        return self.batch.arc_at(np.zeros_like(segment), segment, fraction)
 
     def backward_ndist(self, backward: Track, proj: CenterProjection) -> np.ndarray:
         """DeepRacer's ndist on `backward` (this road driven the other way) of points projected
@@ -198,34 +177,19 @@ class Track:
 
     def closest_waypoints(self, ndist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """DeepRacer's `find_prev_next` over waypoint ndists: ([prev], [next]) index arrays."""
-        nxt = np.searchsorted(self.waypoint_ndist, np.asarray(ndist), side="right")
-        prev = nxt - 1
-        prev = np.where(prev == -1, len(self.waypoint_ndist) - 1, prev)
-        nxt = np.where(nxt == len(self.waypoint_ndist), 0, nxt)
-        return prev, nxt
+        return self.batch.closest_waypoints(ndist, 0)
 
     def is_left_of_center(self, points: np.ndarray) -> np.ndarray:
         """DeepRacer's rule: nearer the inner border XOR (not counter-clockwise)."""
-        d_inner = project_on_polyline(points, self.inner).distance
-        d_outer = project_on_polyline(points, self.outer).distance
-        return (d_inner < d_outer) ^ (not self.is_ccw)
+        return self.batch.is_left_of_center(points, 0)
 
     def local_width(self, points: np.ndarray) -> np.ndarray:
         """Distance between the nearest inner and outer border points to each point's centre projection."""
-        nearest = self.project(points).nearest
-        a = project_on_polyline(nearest, self.inner).nearest
-        b = project_on_polyline(nearest, self.outer).nearest
-        return np.linalg.norm(a - b, axis=1)
+        return self.batch.local_width(self.project(points), 0)
 
     def on_road(self, points: np.ndarray) -> np.ndarray:
         """Whether each point (..., 2) lies on the road surface. Keeps the leading shape."""
-        points = np.asarray(points, dtype=np.float64)
-        flat = points.reshape(-1, 2)
-        shell, hole = self.road_polygon
-        inside = points_in_polygon(flat, shell)
-        if hole is not None:
-            inside &= ~points_in_polygon(flat, hole)
-        return inside.reshape(points.shape[:-1])
+        return self.batch.on_road(points, 0)
 
     def point_at(self, arc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centre-line point (N,2) and direction (N,) in radians at arc lengths (wrapped on loops).

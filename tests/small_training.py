@@ -23,4 +23,4 @@ def small_config(run, episodes: int, **overrides) -> TrainConfig:
         eval_episodes=1,
     )
     fields.update(overrides)
-    return TrainConfig(**fields)
+    return TrainConfig.build(**fields)

@@ -145,7 +145,7 @@ def build_config(args: argparse.Namespace):
         track, tracks = tracks[0], ()
     elif tracks and not args.workers:
         workers = len(tracks)
-    return TrainConfig(
+    return TrainConfig.build(
         run=args.run,
         model_metadata=metadata,
         hyperparameters=hp,
@@ -159,7 +159,6 @@ def build_config(args: argparse.Namespace):
         iterations=args.iterations,
         minutes=args.minutes,
         until_lap=args.until_lap,
-        eval_episodes=int(world.MIN_EVAL_TRIALS),
         seed=args.seed,
         device=args.device,
         address=args.address,
@@ -168,7 +167,6 @@ def build_config(args: argparse.Namespace):
         pretrained=pretrained,
         pretrained_checkpoint=pretrained_checkpoint,
         shared_trunk=args.shared_trunk,
-        best_model_metric=str(world.BEST_MODEL_METRIC),
         precision=args.precision,
         pipeline=args.pipeline,
     )

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from slipstream.config.errors import RewardFunctionError
-from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
+from slipstream.config.model_metadata import ModelMetadata
 from slipstream.config.reward_function import RewardFunction
 from slipstream.config.world import WorldConfig
 from slipstream.env.core import DeepRacerCore
@@ -35,7 +35,8 @@ class WorkerSpec:
 
     worker_index: int
     track: str
-    model_metadata: dict[str, Any]
+    model_metadata: ModelMetadata
+    """Parsed once, by the trainer."""
     reward_function: RewardFunction
     world: WorldConfig = field(default_factory=WorldConfig)
     race_type: str = "TIME_TRIAL"
@@ -115,7 +116,7 @@ class RolloutWorker:
     def __init__(self, spec: WorkerSpec) -> None:
         torch.set_num_threads(max(1, spec.torch_threads))
         self.spec = spec
-        self.metadata: ModelMetadata = parse_model_metadata(spec.model_metadata)
+        self.metadata: ModelMetadata = spec.model_metadata
         self.core = self._make_core(spec.cars, training=True)
         base = spec.seed * 10_007 + spec.worker_index * 1_009
         self.core.seed([base + i for i in range(spec.cars)])

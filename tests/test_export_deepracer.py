@@ -35,8 +35,8 @@ from slipstream.export.tf_graph import (
     list_checkpoint_variables,
     run_graph,
 )
+from slipstream.model import build_policy, lidar_dim
 from slipstream.rl.networks import MIDDLEWARE_DENSE, PPOValue
-from slipstream.rollout.policy import build_policy, lidar_dim
 from slipstream.runs import (
     CheckpointIndex,
     RunStorage,

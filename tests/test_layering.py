@@ -15,6 +15,7 @@ LAYERS = [
     "env",
     "rl",
     "runs",
+    "model",
     "rollout",
     "export",
     "evaluate",

@@ -334,8 +334,8 @@ def test_pipelined_ppo_clips_against_the_probabilities_the_workers_sampled_with(
 
 def checkpoint_log_probs(run, number: int, batch) -> np.ndarray:
     """Log-probabilities of the batch's actions under the run's checkpoint `number`."""
+    from slipstream.model.policy import PolicyActor
     from slipstream.rl.ppo import obs_to_device
-    from slipstream.rollout.policy import PolicyActor
 
     (name,) = [p.name for p in (run / "model").glob(f"{number}_Step-*.pt")]
     actor = PolicyActor(load_model_metadata(None))

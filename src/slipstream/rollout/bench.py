@@ -11,9 +11,9 @@ import torch
 
 from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
 from slipstream.config.model_metadata import ModelMetadata
+from slipstream.model.policy import build_learner
 from slipstream.rl.networks import CAMERA_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDTH
 from slipstream.rl.precision import precision_name
-from slipstream.rollout.policy import build_learner
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
 from slipstream.tracks.registry import DEFAULT_TRACK
 

@@ -23,7 +23,7 @@ from slipstream.config.reward_function import RewardFunction
 from slipstream.config.world import WorldConfig
 from slipstream.env.core import DeepRacerCore
 from slipstream.env.episode_loop import LoopStep, play_episodes
-from slipstream.rollout.policy import PolicyActor
+from slipstream.model.policy import PolicyActor
 from slipstream.runs.live import FramePublisher
 from slipstream.runs.simtrace import simtrace_row, trace_actions
 from slipstream.sim import episode as ep

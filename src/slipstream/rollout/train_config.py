@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from slipstream.config.hyperparameters import Hyperparameters
-from slipstream.config.model_metadata import ModelMetadata
-from slipstream.config.reward_function import RewardFunction
+from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
+from slipstream.config.reward_function import (
+    RewardFunction,
+    load_reward_function,
+    reward_function_from_source,
+)
 from slipstream.config.world import WorldConfig
+from slipstream.runs import RunLayout, RunStorage
 
 
 class TrainingError(ValueError):
@@ -120,6 +127,26 @@ class TrainConfig:
         return self.worker_tracks[worker] if self.worker_tracks else self.track
 
 
+def inputs_from_run(config, keep_reward_function: bool = False):
+    """On --resume, use the inputs saved in the run folder (what the model was trained with).
+
+    `keep_reward_function`: a --reward-function was given; it replaces the run's (e.g. one fixed
+    after it failed mid-run).
+    """
+    storage = RunStorage(config.run)
+    layout = RunLayout(storage)
+    metadata = parse_model_metadata(json.loads(storage.read_text(layout.model_metadata)))
+    reward = config.reward_function
+    if keep_reward_function:
+        pass
+    elif storage.is_local and storage.exists(layout.reward_function):
+        reward = load_reward_function(Path(storage.path(layout.reward_function)))
+    elif storage.exists(layout.reward_function):
+        key = layout.reward_function
+        reward = reward_function_from_source(storage.read_text(key), storage.path(key))
+    return replace(config, model_metadata=metadata, reward_function=reward)
+
+
 def check_inputs(config: TrainConfig) -> None:
     """Load every track and call the reward function once on a real params dict, as DeepRacer
     does before any training starts (`Trainer` does this before it writes anything)."""
@@ -139,4 +166,4 @@ def check_inputs(config: TrainConfig) -> None:
             core.step(commands=(np.zeros(1), np.ones(1)))
 
 
-__all__ = ["TrainConfig", "TrainingError", "check_inputs"]
+__all__ = ["TrainConfig", "TrainingError", "check_inputs", "inputs_from_run"]

@@ -131,15 +131,6 @@ def minibatch_size(num_samples: int, batch_size: int) -> int:
     return batch_size
 
 
-def policy_training_log_line(epoch: Mapping[str, float]) -> str:
-    """DeepRacer's per-epoch log line from one entry of `update()['epochs']`."""
-    return (
-        f"Policy training> Surrogate loss={epoch['surrogate_loss']:.4g}, "
-        f"KL divergence={epoch['kl_divergence']:.4g}, Entropy={epoch['entropy']:.4g}, "
-        f"training epoch={int(epoch['training_epoch'])}, learning_rate={epoch['learning_rate']:.4g}"
-    )
-
-
 def sample_actions(
     distribution: Categorical | DiagGaussian,
     deterministic: bool,

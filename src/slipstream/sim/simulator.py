@@ -95,30 +95,34 @@ class SimWorld:
     objects: ObjectWorld
 
 
-def step_sim(
-    world: SimWorld, old: SimState, steering_deg: np.ndarray, speed: np.ndarray
-) -> tuple[SimState, StepResult]:
-    """One control step for every car: the next state and what happened (DEEPRACER.md 1.2).
+class Verdict(NamedTuple):
+    """The episode rules' verdict on one step, per car (`judge_step`)."""
 
-    Cars whose episode has ended (or never started) are frozen until their reset: the whole
-    state of theirs is kept (`where_cars`), and their result rows say not done, not a run step,
-    final status.
-    """
-    cfg, car = world.config, world.car
+    running: np.ndarray  # a run step (not prepare, pause, or a frozen car)
+    status: np.ndarray  # int8 status reported for the step
+    lap: np.ndarray  # a lap was completed
+    lap_count: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    to_pause: np.ndarray  # a rule fired and resets remain: reset with penalty
+    penalty: np.ndarray  # s of penalty for the step's status
+    immobile_count: np.ndarray
+    reverse_count: np.ndarray
+
+
+def judge_step(
+    cfg: SimConfig,
+    old: SimState,
+    steps: np.ndarray,
+    progress: np.ndarray,
+    crashed: np.ndarray,
+    off_track: np.ndarray,
+    moved: np.ndarray,
+) -> Verdict:
+    """DeepRacer's rules on a step (DEEPRACER.md 5.3): status, laps, end of episode or reset
+    with penalty. Frozen cars report their final status and never end again."""
     frozen = old.finished
-    steps = old.steps + 1.0
-    front = front_point(old.car, car)
-    q = track_quantities(world.tracks, front, old.reverse)
-    progress = progress_percent(q["ndist"], old.start_ndist, old.prev_progress)
-    wheels_on = world.tracks[0].on_road(body_points(old.car, world.wheel_offsets))
-    all_on = wheels_on.all(axis=1)
-    off_track = ~wheels_on.any(axis=1)
-    crashed, objects, step_objects = world.objects.crashes(
-        old.objects, old.car, q["ndist"], old.sim_time
-    )
-
     running = (old.phase == PHASE_RUN) & ~frozen
-    moved = np.linalg.norm(front - old.prev_xy, axis=1)
     immobile_count, reverse_count = ep.update_counters(
         moved, progress, old.prev_progress, old.immobile_count, old.reverse_count, running
     )
@@ -142,6 +146,47 @@ def step_sim(
     penalty = ep.penalty_seconds(status, cfg.off_track_penalty, cfg.collision_penalty)
     status = np.where(frozen, old.final_status, status).astype(np.int8)
     truncated = ~terminated & (steps >= cfg.max_steps) & ~frozen
+    return Verdict(
+        running,
+        status,
+        lap,
+        lap_count,
+        terminated,
+        truncated,
+        to_pause,
+        penalty,
+        immobile_count,
+        reverse_count,
+    )
+
+
+def step_sim(
+    world: SimWorld, old: SimState, steering_deg: np.ndarray, speed: np.ndarray
+) -> tuple[SimState, StepResult]:
+    """One control step for every car: the next state and what happened (DEEPRACER.md 1.2).
+
+    Cars whose episode has ended (or never started) are frozen until their reset: the whole
+    state of theirs is kept (`where_cars`), and their result rows say not done, not a run step,
+    final status.
+    """
+    cfg, car = world.config, world.car
+    frozen = old.finished
+    steps = old.steps + 1.0
+    front = front_point(old.car, car)
+    q = track_quantities(world.tracks, front, old.reverse)
+    progress = progress_percent(q["ndist"], old.start_ndist, old.prev_progress)
+    wheels_on = world.tracks[0].on_road(body_points(old.car, world.wheel_offsets))
+    all_on = wheels_on.all(axis=1)
+    off_track = ~wheels_on.any(axis=1)
+    crashed, objects, step_objects = world.objects.crashes(
+        old.objects, old.car, q["ndist"], old.sim_time
+    )
+
+    moved = np.linalg.norm(front - old.prev_xy, axis=1)
+    v = judge_step(cfg, old, steps, progress, crashed, off_track, moved)
+    running, status, lap, to_pause, penalty = v.running, v.status, v.lap, v.to_pause, v.penalty
+    immobile_count, reverse_count = v.immobile_count, v.reverse_count
+    terminated, truncated = v.terminated, v.truncated
 
     # physics: running cars execute their action; prepare and pause hold the car still.
     # Cars not moving are at rest (placed so by reset and penalty), or were started with a
@@ -175,7 +220,7 @@ def step_sim(
         prev_progress=prev_progress,
         immobile_count=immobile_count,
         reverse_count=reverse_count,
-        lap_count=lap_count,
+        lap_count=v.lap_count,
         reset_count=reset_count,
         pause_left=pause_left,
         sim_time=old.sim_time + car.dt,

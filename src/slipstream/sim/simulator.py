@@ -176,7 +176,6 @@ def step_sim(
     q = track_quantities(world.tracks, front, old.reverse)
     progress = progress_percent(q["ndist"], old.start_ndist, old.prev_progress)
     wheels_on = world.tracks[0].on_road(body_points(old.car, world.wheel_offsets))
-    all_on = wheels_on.all(axis=1)
     off_track = ~wheels_on.any(axis=1)
     crashed, objects, step_objects = world.objects.crashes(
         old.objects, old.car, q["ndist"], old.sim_time
@@ -233,11 +232,33 @@ def step_sim(
         final_status=np.where(ended, status, old.final_status).astype(np.int8),
         finished=old.finished | ended,
     )
-    result = StepResult(
+    result = step_result(
+        old, new, v, front, progress, q, wheels_on, crashed, steering_deg, speed, step_objects
+    )
+    return new, result
+
+
+def step_result(
+    old: SimState,
+    new: SimState,
+    v: Verdict,
+    front: np.ndarray,
+    progress: np.ndarray,
+    q: dict[str, np.ndarray],
+    wheels_on: np.ndarray,
+    crashed: np.ndarray,
+    steering_deg: np.ndarray,
+    speed: np.ndarray,
+    step_objects: StepObjects,
+) -> StepResult:
+    """What a step reports: quantities of the pose before the action (`old`), the verdict, and
+    the counters as the next state (`new`) holds them."""
+    status, to_pause, penalty = v.status, v.to_pause, v.penalty
+    return StepResult(
         status=status,
-        terminated=terminated,
-        truncated=truncated,
-        phase_was_run=running,
+        terminated=v.terminated,
+        truncated=v.truncated,
+        phase_was_run=v.running,
         steps=new.steps.copy(),
         front=front,
         heading_deg=np.degrees(old.car.yaw),
@@ -249,8 +270,8 @@ def step_sim(
         track_width=q["track_width"],
         closest_prev=q["closest_prev"],
         closest_next=q["closest_next"],
-        all_wheels_on_track=all_on,
-        is_offtrack=off_track,
+        all_wheels_on_track=wheels_on.all(axis=1),
+        is_offtrack=~wheels_on.any(axis=1),
         is_crashed=crashed & (status == ep.CRASHED),
         is_reversed=old.reverse.copy(),
         sim_time=old.sim_time.copy(),
@@ -265,7 +286,6 @@ def step_sim(
         obstacle_crash_counter=new.objects.crash_counter.copy(),
         objects=step_objects,
     )
-    return new, result
 
 
 def penalty_poses(

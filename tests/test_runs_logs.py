@@ -1,4 +1,4 @@
-"""DeepRacer log lines, exactly as DEEPRACER.md 7.5 quotes them, and the run's log files."""
+"""DeepRacer log lines, exactly as docs/deepracer.md 7.5 quotes them, and the run's log files."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from slipstream.runs import (
 )
 from slipstream.runs.simtrace import parse_simtrace
 
-# The values of DEEPRACER.md 7.1's example SIM_TRACE_LOG line.
+# The values of docs/deepracer.md 7.1's example SIM_TRACE_LOG line.
 EXAMPLE = {
     "episode": 0,
     "steps": 2,

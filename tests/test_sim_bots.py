@@ -1,4 +1,4 @@
-"""Bot cars (DEEPRACER.md section 6): lane splines, motion, pauses and lane changes on a circle."""
+"""Bot cars (docs/deepracer.md section 6): lane splines, motion, pauses and lane changes on a circle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Obstacle placement (DEEPRACER.md section 6) against hand computations on a circle and shapely."""
+"""Obstacle placement (docs/deepracer.md section 6) against hand computations on a circle and shapely."""
 
 from __future__ import annotations
 

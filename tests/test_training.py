@@ -231,7 +231,7 @@ class InvariantReward:
             assert isinstance(params[key], float), key
         assert -180.0 <= params["heading"] <= 180.0
         # DeepRacer: percent of the lap from the start, slightly negative when backing over the
-        # start line (the +-50 wrap rule of DEEPRACER.md 1.1 bounds it below), capped at 100
+        # start line (the +-50 wrap rule of docs/deepracer.md 1.1 bounds it below), capped at 100
         assert -50.0 < params["progress"] <= 100.0
         assert params["distance_from_center"] >= 0.0 and params["track_width"] > 0.0
         prev, nxt = params["closest_waypoints"]

@@ -3,7 +3,7 @@
 `WorldConfig` has one typed field per YAML key the simulator uses. The fields are named exactly
 as the YAML keys, in upper case (WORLD_NAME, NUMBER_OF_OBSTACLES, ...), so a key in a user's file,
 in `--set KEY=VALUE` and in this class is spelled the same way. Defaults are the simapp's code
-defaults (DEEPRACER.md section 6); a few depend on JOB_TYPE and are left None when constructing,
+defaults (docs/deepracer.md section 6); a few depend on JOB_TYPE and are left None when constructing,
 then filled in:
 
     key                    TRAINING   EVALUATION

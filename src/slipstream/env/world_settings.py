@@ -1,7 +1,7 @@
 """The typed world settings (`WorldConfig`) -> the simulator's `SimConfig`.
 
 World settings are parsed once, at the edge, into a `WorldConfig` (config/world.py: DeepRacer's
-RoboMaker YAML keys, DEEPRACER.md's defaults, job-dependent defaults for TRAINING and
+RoboMaker YAML keys, docs/deepracer.md's defaults, job-dependent defaults for TRAINING and
 EVALUATION). Here they are only mapped onto the simulator's own settings; nothing is parsed
 again. A plain dict of YAML keys (the env's public ``world=`` argument) is turned into a
 `WorldConfig` by `resolve_world` first.

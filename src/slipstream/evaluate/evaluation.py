@@ -1,6 +1,6 @@
 """Evaluation of one model: trials (or continuous laps) as DeepRacer's evaluation job runs them.
 
-DeepRacer (DEEPRACER.md 5.3) runs NUMBER_OF_TRIALS trials one after another, each one episode
+DeepRacer (docs/deepracer.md 5.3) runs NUMBER_OF_TRIALS trials one after another, each one episode
 from the start line with the deterministic policy (argmax / mean); with IS_CONTINUOUS one
 episode of NUMBER_OF_TRIALS laps. Rule breaks end a trial unless NUMBER_OF_RESETS allows a reset,
 which holds the car for OFF_TRACK_PENALTY (off track, reversed) or COLLISION_PENALTY (crash)

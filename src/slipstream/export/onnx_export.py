@@ -1,6 +1,6 @@
 """The policy tower as ONNX, with the inputs, outputs and names of DeepRacer's frozen graph.
 
-DeepRacer's car runs the policy tower of the best checkpoint (DEEPRACER.md 4.3, 9). The exported
+DeepRacer's car runs the policy tower of the best checkpoint (docs/deepracer.md 4.3, 9). The exported
 graph here is the same computation:
 
 * one input per sensor, in `input_sensors` order: cameras float32 ``[1, 120, 160, C]`` on the raw
@@ -42,7 +42,7 @@ class ExportError(ValueError):
 
 
 def input_node_name(training_algorithm: str, sensor: str) -> str:
-    """DeepRacer's input placeholder name of `sensor` (DEEPRACER.md 4.3)."""
+    """DeepRacer's input placeholder name of `sensor` (docs/deepracer.md 4.3)."""
     return f"{algorithm_of(training_algorithm).scope}/network_0/{sensor}/{sensor}"
 
 

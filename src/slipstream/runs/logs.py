@@ -1,4 +1,4 @@
-"""DeepRacer-shaped log lines (DEEPRACER.md 7.5) and the run's log files.
+"""DeepRacer-shaped log lines (docs/deepracer.md 7.5) and the run's log files.
 
 The formatters return one line (no newline) in the shape DeepRacer's SageMaker trainer and
 RoboMaker simulation print, so existing metric regexes and log parsers read them, e.g.::

@@ -1,4 +1,4 @@
-"""DeepRacer simtrace CSV files and ``SIM_TRACE_LOG`` lines (DEEPRACER.md 7.1).
+"""DeepRacer simtrace CSV files and ``SIM_TRACE_LOG`` lines (docs/deepracer.md 7.1).
 
 One row per traced step, 19 columns in `SIMTRACE_COLUMNS` order. Values are written the way
 DeepRacer writes them, ``str()`` of each value with no quoting:
@@ -92,7 +92,7 @@ def simtrace_row(
     episode: int | np.ndarray | None = None,
     wall_clock: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """DeepRacer's simtrace columns (DEEPRACER.md 7.1) of one step of the episode loop, for the
+    """DeepRacer's simtrace columns (docs/deepracer.md 7.1) of one step of the episode loop, for the
     cars `cars` of `core` (a `DeepRacerCore`), keyed in `SIMTRACE_COLUMNS` order: the one place
     training, evaluation and races turn a step into simtrace rows.
 

@@ -203,7 +203,7 @@ class ObjectWorld:
         outer lane, odd on the inner (DeepRacer's grid).
 
         Training: when an obstacle or bot lies within 1 m of the start along the centre line,
-        start on the lane opposite to it (DEEPRACER.md 5.3).
+        start on the lane opposite to it (docs/deepracer.md 5.3).
         """
         lane = np.zeros(len(cars))
         if self.k_peers:
@@ -303,7 +303,7 @@ class ObjectWorld:
     def crashes(
         self, objects: ObjectState, state: CarState, ndist: np.ndarray, sim_time: np.ndarray
     ) -> tuple[np.ndarray, ObjectState, StepObjects]:
-        """Whether each car's crash counts this step (DEEPRACER.md 5.3), the objects' state after
+        """Whether each car's crash counts this step (docs/deepracer.md 5.3), the objects' state after
         it (bots that ran into a car ahead of them pause) and where the objects were."""
         bots = objects.bots
         if self.k_bots:  # once per step, before the objects are placed for it
@@ -396,7 +396,7 @@ class ObjectWorld:
         reset_behind_dist: float,
         current: CarState | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pose (x, y, yaw) after a reset with penalty (DEEPRACER.md 5.3).
+        """Pose (x, y, yaw) after a reset with penalty (docs/deepracer.md 5.3).
 
         Off track, reversed, immobilized: at the last progress point, on whichever lane (inner or
         outer) is nearer the car. DeepRacer measures that point as prev_progress * L from

@@ -5,7 +5,7 @@ every car and returns a `StepResult` of arrays describing the step as DeepRacer 
 (reward params quantities, status, done). The env layer renders sensors, calls the reward
 function and handles autoreset.
 
-Timing follows DEEPRACER.md 1.2: the quantities of step t (position, progress, status) describe
+Timing follows docs/deepracer.md 1.2: the quantities of step t (position, progress, status) describe
 the pose *before* action t is executed; the action is then executed for 1/15 s.
 """
 
@@ -119,7 +119,7 @@ def judge_step(
     off_track: np.ndarray,
     moved: np.ndarray,
 ) -> Verdict:
-    """DeepRacer's rules on a step (DEEPRACER.md 5.3): status, laps, end of episode or reset
+    """DeepRacer's rules on a step (docs/deepracer.md 5.3): status, laps, end of episode or reset
     with penalty. Frozen cars report their final status and never end again."""
     frozen = old.finished
     running = (old.phase == PHASE_RUN) & ~frozen
@@ -163,7 +163,7 @@ def judge_step(
 def step_sim(
     world: SimWorld, old: SimState, steering_deg: np.ndarray, speed: np.ndarray
 ) -> tuple[SimState, StepResult]:
-    """One control step for every car: the next state and what happened (DEEPRACER.md 1.2).
+    """One control step for every car: the next state and what happened (docs/deepracer.md 1.2).
 
     Cars whose episode has ended (or never started) are frozen until their reset: the whole
     state of theirs is kept (`where_cars`), and their result rows say not done, not a run step,

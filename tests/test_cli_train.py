@@ -50,3 +50,32 @@ def test_unknown_track_and_bad_override_are_reported(tmp_path, capsys):
     assert main(["train", "--run", run, "--iterations", "1", "--set", "learning_rate=1"]) == 2
     assert "learning_rate" in capsys.readouterr().err
     assert main(["train", "--run", run]) == 2  # no stop condition
+
+
+def test_train_config_keeps_the_world_settings_once_in_its_world():
+    from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
+    from slipstream.rollout.train_config import TrainConfig
+
+    config = TrainConfig.build(
+        run="r",
+        model_metadata=load_model_metadata(None),
+        hyperparameters=load_hyperparameters(None),
+        reward_function=as_reward_function(None),
+        world={"NUMBER_OF_OBSTACLES": "2", "MIN_EVAL_TRIALS": "3"},
+        track="slipstream_oval",
+        race_type="OBJECT_AVOIDANCE",
+        workers=2,
+    )
+    w = config.world
+    assert (w.WORLD_NAME, w.RACE_TYPE, w.NUM_WORKERS, w.NUMBER_OF_OBSTACLES) == (
+        "slipstream_oval",
+        "OBJECT_AVOIDANCE",
+        2,
+        2,
+    )
+    assert (config.track, config.race_type, config.workers, config.eval_episodes) == (
+        "slipstream_oval",
+        "OBJECT_AVOIDANCE",
+        2,
+        3,
+    )

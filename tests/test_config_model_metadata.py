@@ -16,7 +16,7 @@ from slipstream.config import (
     load_model_metadata,
 )
 
-# DRfC defaults/model_metadata.json (DEEPRACER.md section 2), written here by hand.
+# DRfC defaults/model_metadata.json (docs/deepracer.md section 2), written here by hand.
 DRFC_DISCRETE = """{
     "action_space": [
         {"steering_angle": -30, "speed": 0.6},

@@ -294,3 +294,12 @@ def test_run_env_yaml_matches_drfc_yaml():
     w = world_from_run_env({"DR_WORLD_NAME": "reInvent2019_track", "DR_WORKERS": "2"})
     again = WorldConfig().with_overrides(yaml.safe_load(w.to_yaml_text()))
     assert again == w
+
+
+def test_cars_per_world_is_a_typed_key_left_out_of_the_yaml_at_its_default():
+    world = WorldConfig().with_overrides({"CARS_PER_WORLD": "2"})
+    assert world.CARS_PER_WORLD == 2 and "CARS_PER_WORLD" not in world.extra
+    assert world.to_yaml_dict()["CARS_PER_WORLD"] == "2"
+    assert "CARS_PER_WORLD" not in WorldConfig().to_yaml_dict()
+    with pytest.raises(WorldConfigError, match="CARS_PER_WORLD"):
+        WorldConfig(CARS_PER_WORLD=0)

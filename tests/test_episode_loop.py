@@ -157,4 +157,4 @@ def test_vector_env_with_bots_equals_single_envs_step_for_step():
             assert info["reward_params"] == vinfo["reward_params"][i]
             assert np.array_equal(obs["FRONT_FACING_CAMERA"], vobs["FRONT_FACING_CAMERA"][i])
     # the bots changed lanes more than once (the later changes draw from the car's generator)
-    assert (vec.core.sim.objects.bots.next_change_time > 2.0).any()
+    assert (vec.core.sim.current.objects.bots.next_change_time > 2.0).any()

@@ -24,7 +24,7 @@ def trained_run(tmp_path_factory, official_tracks_dir) -> Path:
     from slipstream.rollout.trainer import TrainConfig, Trainer
 
     run = tmp_path_factory.mktemp("cli") / "run"
-    config = TrainConfig(
+    config = TrainConfig.build(
         run=str(run),
         model_metadata=load_model_metadata(None),
         hyperparameters=load_hyperparameters({"num_episodes_between_training": 2, "num_epochs": 1}),

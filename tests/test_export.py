@@ -21,7 +21,7 @@ from slipstream.export import (
     read_model_file,
     unpack_model,
 )
-from slipstream.rollout.policy import PolicyActor, build_policy
+from slipstream.model.policy import PolicyActor, build_policy
 
 TRACK = "reInvent2019_track"
 DISCRETE = [{"steering_angle": s, "speed": v} for s in (-30, 0, 30) for v in (1.0, 2.5)]

@@ -35,8 +35,8 @@ from slipstream.export.tf_graph import (
     list_checkpoint_variables,
     run_graph,
 )
+from slipstream.model import build_policy, lidar_dim
 from slipstream.rl.networks import MIDDLEWARE_DENSE, PPOValue
-from slipstream.rollout.policy import build_policy, lidar_dim
 from slipstream.runs import (
     CheckpointIndex,
     RunStorage,
@@ -511,7 +511,7 @@ def test_training_continues_from_an_imported_model(tmp_path) -> None:
         main(["import", str(run / "export" / "car" / "model.tar.gz"), "--run", str(imported)]) == 0
     )
     assert main(["evaluate", str(imported), "--trials", "1", "--seed", "1"]) == 0
-    config = TrainConfig(
+    config = TrainConfig.build(
         run=str(tmp_path / "continued"),
         model_metadata=md,
         hyperparameters=load_hyperparameters({"num_episodes_between_training": 2, "num_epochs": 1}),

@@ -9,36 +9,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from slipstream.rollout.trainer import Trainer
+from small_training import train_command
 from test_faults import check_exactly_once, config
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def train(run: Path, *extra: str) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "slipstream.cli",
-        "train",
-        "--run",
-        str(run),
-        "--track",
-        "slipstream_oval",
-        "--iterations",
-        "40",
-        "--set",
-        "num_episodes_between_training=2",
-        "--set",
-        "num_epochs=1",
-        "--set",
-        "MIN_EVAL_TRIALS=1",
-        *extra,
-    ]
+    command = train_command("--run", str(run), *extra, iterations=40)
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

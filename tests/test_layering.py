@@ -1,4 +1,4 @@
-"""DESIGN.md's layering: each package imports only the layers above it (read from the source)."""
+"""docs/architecture.md's layering: each package imports only the layers above it (read from the source)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ LAYERS = [
     "env",
     "rl",
     "runs",
+    "model",
     "rollout",
     "export",
     "evaluate",

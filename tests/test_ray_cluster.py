@@ -24,6 +24,7 @@ import pytest
 
 from conftest import S3_TEST_ENV, free_port
 from slipstream.rollout.pool import check_ray_address
+from small_training import train_command
 
 pytestmark = pytest.mark.slow
 RAY = Path(sys.executable).with_name("ray")
@@ -196,30 +197,17 @@ def test_two_node_cluster_s3_run_and_a_killed_worker(
     head = next(node for node in nodes if node != second)
 
     run = f"s3://{s3_bucket}/cluster/run"
-    command = [
-        sys.executable,
-        "-m",
-        "slipstream.cli",
-        "train",
+    command = train_command(
         "--run",
         run,
         "--address",
         address,
         "--workers",
         "2",
-        "--iterations",
-        "1",
-        "--track",
-        "slipstream_oval",
         "--reward-function",
         str(reward),
-        "--set",
-        f"num_episodes_between_training={EPISODES}",
-        "--set",
-        "num_epochs=1",
-        "--set",
-        "MIN_EVAL_TRIALS=1",
-    ]
+        episodes=EPISODES,
+    )
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     assert marker.exists()  # a worker process really was killed

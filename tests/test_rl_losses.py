@@ -13,7 +13,6 @@ from slipstream.rl.ppo import (
     PPOHyperparameters,
     entropy,
     minibatch_size,
-    policy_training_log_line,
     ppo_policy_loss,
     value_loss,
 )
@@ -69,22 +68,6 @@ def test_minibatch_size_rule():
     assert minibatch_size(1000, 64) == 64
     with pytest.raises(HyperparameterError):
         minibatch_size(0, 64)
-
-
-def test_policy_training_log_line_has_deepracer_shape():
-    line = policy_training_log_line(
-        {
-            "surrogate_loss": -0.0109,
-            "kl_divergence": 0.00998,
-            "entropy": 2.628,
-            "training_epoch": 0,
-            "learning_rate": 0.0003,
-        }
-    )
-    assert line == (
-        "Policy training> Surrogate loss=-0.0109, KL divergence=0.00998, Entropy=2.628, "
-        "training epoch=0, learning_rate=0.0003"
-    )
 
 
 def test_hyperparameters_validate_up_front():

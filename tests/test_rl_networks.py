@@ -1,4 +1,4 @@
-"""DeepRacer architectures: feature sizes (DEEPRACER.md 4.2), parameter counts, input handling."""
+"""DeepRacer architectures: feature sizes (docs/deepracer.md 4.2), parameter counts, input handling."""
 
 from __future__ import annotations
 

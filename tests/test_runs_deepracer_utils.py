@@ -105,7 +105,7 @@ def episode_columns(episode: int, seed: int, sim_start: float, continuous: bool 
 
 
 def episodes_of_worker(worker: int, num_workers: int) -> int:
-    """DeepRacer's split of an iteration's episodes over workers (DEEPRACER.md 8.3)."""
+    """DeepRacer's split of an iteration's episodes over workers (docs/deepracer.md 8.3)."""
     base, extra = divmod(EPISODES_PER_ITERATION, num_workers)
     return base + (1 if worker < extra else 0)
 

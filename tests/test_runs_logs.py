@@ -1,4 +1,4 @@
-"""DeepRacer log lines, exactly as DEEPRACER.md 7.5 quotes them, and the run's log files."""
+"""DeepRacer log lines, exactly as docs/deepracer.md 7.5 quotes them, and the run's log files."""
 
 from __future__ import annotations
 
@@ -139,3 +139,22 @@ def test_run_logger_files_and_echo(tmp_path: Path, where: str) -> None:
         assert layout.storage.read_text(layout.robomaker_log).count("\n") == 3
     with pytest.raises(ValueError, match="to must be"):
         RunLogger(layout).write("x", to="stdout")
+
+
+def test_the_policy_training_and_checkpoint_lines_read_back():
+    from slipstream.runs.logs import (
+        checkpoint_uploaded_line,
+        parse_checkpoint_uploaded_line,
+        parse_policy_training_line,
+        policy_training_line,
+    )
+
+    line = policy_training_line(-0.0109, 0.00998, 2.628, 3, 0.0003)
+    assert line == (
+        "Policy training> Surrogate loss=-0.0109, KL divergence=0.00998, Entropy=2.628, "
+        "training epoch=3, learning_rate=0.0003"
+    )
+    assert parse_policy_training_line(line) == (-0.0109, 0.00998, 2.628, 3)
+    assert parse_policy_training_line("Training> Name=main_level/agent") is None
+    assert parse_checkpoint_uploaded_line(checkpoint_uploaded_line(4, 12)) == 12
+    assert parse_checkpoint_uploaded_line(line) is None

@@ -48,7 +48,7 @@ def test_status_labels() -> None:
 def test_training_entry_matches_deepracer_example(storage: RunStorage) -> None:
     key = RunLayout(storage).training_metrics()
     writer = TrainingMetricsWriter(storage, key, best_model_metric="progress")
-    # DEEPRACER.md 7.2's example entry, from sim-clock seconds and an unrounded reward
+    # docs/deepracer.md 7.2's example entry, from sim-clock seconds and an unrounded reward
     entry = writer.add_episode(
         episode=1,
         trial=1,

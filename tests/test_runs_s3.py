@@ -16,20 +16,9 @@ from deepracer.logs import DeepRacerLog, S3FileHandler, TrainingMetrics
 from slipstream.cli import main
 from slipstream.runs import RunStorage, RunStorageError
 from slipstream.runs.storage import s3_storage_options
+from small_training import train_arguments
 
-TRAIN = [
-    "train",
-    "--track",
-    "slipstream_oval",
-    "--iterations",
-    "1",
-    "--set",
-    "num_episodes_between_training=2",
-    "--set",
-    "num_epochs=1",
-    "--set",
-    "MIN_EVAL_TRIALS=1",
-]
+TRAIN = train_arguments()
 
 
 def test_storage_options_follow_the_aws_environment() -> None:

@@ -23,7 +23,7 @@ from slipstream.runs import (
 )
 from slipstream.runs.simtrace import parse_simtrace
 
-# The values of DEEPRACER.md 7.1's example SIM_TRACE_LOG line.
+# The values of docs/deepracer.md 7.1's example SIM_TRACE_LOG line.
 EXAMPLE = {
     "episode": 0,
     "steps": 2,
@@ -193,3 +193,32 @@ def test_append_keeps_one_header_on_object_store() -> None:
     assert cols["episode"].tolist() == [0, 0, 1, 1]
     assert storage.read_text(key).count("episode,steps") == 1
     storage.fs.rm(storage.path(), recursive=True)
+
+
+def test_simtrace_row_of_a_loop_step_in_deepracer_column_order():
+    """Two cars, two steps: the row of car 1 at the second (first run) step, checked against the
+    step's own quantities; the continuous action is [steer speed] of the commands."""
+    from slipstream.env.core import DeepRacerCore
+    from slipstream.runs.simtrace import SIMTRACE_COLUMNS, simtrace_row, trace_actions
+
+    core = DeepRacerCore(2, track="slipstream_oval", model_metadata=None)
+    core.seed([0, 1])
+    core.reset()
+    commands = (np.array([10.0, -5.0]), np.array([1.0, 2.0]))
+    core.step(commands=commands)
+    step = core.step(commands=commands)
+    r = step.result
+    actions = trace_actions(True, None, r)
+    row = simtrace_row(core, step, actions, np.array([1]), tstamp=2 / 15, episode=7, wall_clock=5.0)
+    assert tuple(row) == SIMTRACE_COLUMNS
+    assert row["episode"].tolist() == [7] and row["tstamp"].tolist() == [2 / 15]
+    assert row["steps"].tolist() == [2.0] and row["episode_status"].tolist() == ["in_progress"]
+    assert row["action"].tolist() == [[-5.0, 2.0]]
+    assert (row["steer"].tolist(), row["throttle"].tolist()) == ([-5.0], [2.0])
+    assert (row["X"][0], row["Y"][0]) == (r.front[1, 0], r.front[1, 1])
+    assert row["track_len"].tolist() == [core.track.length] and row["wall_clock"].tolist() == [5.0]
+    assert row["reward"].tolist() == [step.reward[1]]
+    # without a clock or episode number the caller adds those two columns
+    partial = simtrace_row(core, step, actions, np.array([0, 1]))
+    assert "tstamp" not in partial and "episode" not in partial and len(partial["X"]) == 2
+    assert trace_actions(False, np.array([3, 1]), r).tolist() == [3, 1]

@@ -1,10 +1,11 @@
-"""Bot cars (DEEPRACER.md section 6): lane splines, motion, pauses and lane changes on a circle."""
+"""Bot cars (docs/deepracer.md section 6): lane splines, motion, pauses and lane changes on a circle."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from circle import R_INNER_LANE, R_OUTER_LANE, R, circle_track
 from slipstream.sim.bots import (
     BotCarConfig,
     LaneSplines,
@@ -20,17 +21,6 @@ from slipstream.sim.bots import (
 from slipstream.sim.objects import INNER_LANE, OUTER_LANE, ObjectConfigError, lane_polyline
 from slipstream.tracks import Track, load_track
 from slipstream.tracks.geometry import project_on_polyline
-
-R, W, M = 5.0, 1.0, 720
-R_INNER_LANE, R_OUTER_LANE = R - W / 4, R + W / 4
-
-
-def circle_track(radius: float = R, width: float = W, m: int = M) -> Track:
-    """Counter-clockwise circle starting at (radius, 0); lanes at radius -/+ width/4."""
-    theta = 2 * np.pi * np.arange(m) / m
-    ring = np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    route = np.hstack([radius * ring, (radius - width / 2) * ring, (radius + width / 2) * ring])
-    return Track.from_route(np.vstack([route, route[:1]]), "circle")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Footprints, the crash rule and who-is-behind (DEEPRACER.md 5.2, 5.3), and the object reward
+"""Footprints, the crash rule and who-is-behind (docs/deepracer.md 5.2, 5.3), and the object reward
 params (section 1) against hand cases and shapely."""
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def test_driving_against_the_track_direction_ends_reversed(reinvent):
     sim = Simulator(reinvent, 1, SimConfig(change_start_position=False))
     sim.reset()
     x, y, yaw = sim.state.x, sim.state.y, sim.state.yaw + math.pi
-    sim.state = CarState.at_rest(x, y, yaw)
+    sim.current = sim.current._replace(car=CarState.at_rest(x, y, yaw))
     results = run(sim, lambda s: pure_pursuit_steering(s.track, s.state, reverse=True), 1.0, 200)
     last = results[-1]
     assert ep.STATUS_NAMES[last.status[0]] == "reversed"
@@ -224,7 +224,7 @@ def test_round_robin_start_positions():
     sim.reset()
     assert sim.start_ndist.tolist() == [0.0, 0.0]
     for _ in range(2):
-        sim.episodes_done += 1
+        sim.current = sim.current._replace(episodes_done=sim.episodes_done + 1)
         sim.reset()
     assert sim.start_ndist.tolist() == pytest.approx([0.10, 0.10])
     spread = Simulator(track, 3, SimConfig(spread_start_positions=True))
@@ -275,7 +275,7 @@ def obstacle_sim(track, **cfg):
 def test_a_car_driving_into_a_box_ends_crashed(reinvent):
     sim = obstacle_sim(reinvent)
     sim.reset()
-    box = sim.objects.obstacles.poses[0, 0]
+    box = sim.current.objects.obstacles.poses[0, 0]
     results = run(sim, lambda s: pure_pursuit_steering(s.track, s.state), 1.0, 400)
     last = results[-1]
     assert ep.STATUS_NAMES[last.status[0]] == "crashed" and last.terminated[0]
@@ -283,13 +283,13 @@ def test_a_car_driving_into_a_box_ends_crashed(reinvent):
     # the car stopped at the box: its front is within half a box length + the front overhang
     gap = np.linalg.norm(last.front[0] - box[:2])
     assert gap < 0.5 / 2 + 0.3
-    assert sim.objects.crash_counter[0] == 1
+    assert sim.current.objects.crash_counter[0] == 1
 
 
 def test_crash_with_resets_restarts_behind_the_box_on_the_other_lane(reinvent):
     sim = obstacle_sim(reinvent, number_of_resets=3, collision_penalty=5.0, training=False)
     sim.reset()
-    dist = sim.objects.obstacles.dists[0, 0]
+    dist = sim.current.objects.obstacles.dists[0, 0]
     statuses = []
     for _ in range(400):
         r = sim.step(pure_pursuit_steering(sim.track, sim.state), np.array([1.0]))
@@ -307,3 +307,60 @@ def test_crash_with_resets_restarts_behind_the_box_on_the_other_lane(reinvent):
             break
         pauses += 1
     assert pauses == 75  # 5.0 s at 15 steps/s
+
+
+def test_where_cars_takes_whole_rows_through_nested_state():
+    from slipstream.sim.state import where_cars
+
+    old = CarState.at_rest(np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([0.5, 0.6]))
+    new = CarState.at_rest(np.array([9.0, 8.0]), np.array([7.0, 6.0]), np.array([0.1, 0.2]))
+    mixed = where_cars(
+        np.array([True, False]), (new, np.array([[1, 1], [1, 1]])), (old, np.zeros((2, 2), int))
+    )
+    assert (mixed[0].x.tolist(), mixed[0].y.tolist(), mixed[0].yaw.tolist()) == (
+        [9.0, 2.0],
+        [7.0, 4.0],
+        [0.1, 0.6],
+    )
+    assert mixed[1].tolist() == [[1, 1], [0, 0]]
+
+
+def test_a_finished_car_keeps_its_whole_state_while_the_others_drive(reinvent):
+    """Car 0 crashes into the box and ends; car 1 (same world config) keeps driving. Every
+    array of car 0's `SimState` stays as it was at the end, including the objects' state."""
+    from slipstream.sim.objects import ObstacleConfig
+    from slipstream.sim.objects_world import WorldObjectsConfig
+
+    objects = WorldObjectsConfig(obstacles=ObstacleConfig(object_positions=((0.1, 1),)))
+    sim = Simulator(reinvent, 2, SimConfig(change_start_position=False, objects=objects))
+    sim.reset()
+    for _ in range(400):
+        speed = np.array([1.0, 0.0])  # car 1 waits at the start (immobile rule ends it later)
+        r = sim.step(pure_pursuit_steering(sim.track, sim.state), speed)
+        if r.terminated[0]:
+            break
+    assert ep.STATUS_NAMES[r.status[0]] == "crashed"
+
+    def row(state, i):
+        leaves = []
+
+        def walk(value):
+            if isinstance(value, np.ndarray):
+                leaves.append(value[i].copy())
+            elif isinstance(value, tuple):
+                for v in value:
+                    walk(v)
+            elif hasattr(value, "__dataclass_fields__"):
+                for name in value.__dataclass_fields__:
+                    walk(getattr(value, name))
+
+        walk(state)
+        return leaves
+
+    ended = row(sim.current, 0)
+    steps_before = r.steps[0]
+    for _ in range(20):
+        r = sim.step(np.zeros(2), np.array([1.0, 1.0]))
+        assert r.steps[0] == steps_before and not r.phase_was_run[0]
+    assert all(np.array_equal(a, b) for a, b in zip(ended, row(sim.current, 0), strict=True))
+    assert sim.current.steps[1] > steps_before  # car 1 went on

@@ -1,10 +1,11 @@
-"""Obstacle placement (DEEPRACER.md section 6) against hand computations on a circle and shapely."""
+"""Obstacle placement (docs/deepracer.md section 6) against hand computations on a circle and shapely."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from circle import R_INNER_LANE, R_OUTER_LANE, M, R, circle_track
 from slipstream.sim.objects import (
     BOX_LENGTH,
     BOX_WIDTH,
@@ -19,17 +20,6 @@ from slipstream.sim.objects import (
     spread_distances,
 )
 from slipstream.tracks import Track, load_track
-
-R, W, M = 5.0, 1.0, 720  # circle: centre radius, road width, waypoints
-R_INNER_LANE, R_OUTER_LANE = R - W / 4, R + W / 4
-
-
-def circle_track(radius: float = R, width: float = W, m: int = M) -> Track:
-    """Counter-clockwise circle starting at (radius, 0); lanes at radius -/+ width/4."""
-    theta = 2 * np.pi * np.arange(m) / m
-    ring = np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    route = np.hstack([radius * ring, (radius - width / 2) * ring, (radius + width / 2) * ring])
-    return Track.from_route(np.vstack([route, route[:1]]), "circle")
 
 
 def expected_lane_pose(track: Track, dist: np.ndarray, lane: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Track geometry against independent references: the MANIFEST table, shapely, hand-worked numbers.
 
-The shapely references follow DeepRacer's own recipe (DEEPRACER.md 1.1 and 10): centre line and
+The shapely references follow DeepRacer's own recipe (docs/deepracer.md 1.1 and 10): centre line and
 borders as LinearRing (loops) or LineString (open), reversed direction = rows reversed, road =
 Polygon(outer, [inner]), is_left_of_center from the border points nearest to the centre-line
 projection, closest waypoints from a bisect over the waypoints' normalised distances.

@@ -231,7 +231,7 @@ class InvariantReward:
             assert isinstance(params[key], float), key
         assert -180.0 <= params["heading"] <= 180.0
         # DeepRacer: percent of the lap from the start, slightly negative when backing over the
-        # start line (the +-50 wrap rule of DEEPRACER.md 1.1 bounds it below), capped at 100
+        # start line (the +-50 wrap rule of docs/deepracer.md 1.1 bounds it below), capped at 100
         assert -50.0 < params["progress"] <= 100.0
         assert params["distance_from_center"] >= 0.0 and params["track_width"] > 0.0
         prev, nxt = params["closest_waypoints"]
@@ -334,8 +334,8 @@ def test_pipelined_ppo_clips_against_the_probabilities_the_workers_sampled_with(
 
 def checkpoint_log_probs(run, number: int, batch) -> np.ndarray:
     """Log-probabilities of the batch's actions under the run's checkpoint `number`."""
+    from slipstream.model.policy import PolicyActor
     from slipstream.rl.ppo import obs_to_device
-    from slipstream.rollout.policy import PolicyActor
 
     (name,) = [p.name for p in (run / "model").glob(f"{number}_Step-*.pt")]
     actor = PolicyActor(load_model_metadata(None))

@@ -25,7 +25,7 @@ def test_a_dict_of_yaml_text_and_the_typed_config_give_the_same_simulator():
 def test_defaults_are_the_world_configs_for_each_job():
     training = sim_config(resolve_world(None))
     evaluation = sim_config(resolve_world(None, job_type="EVALUATION"))
-    # DEEPRACER.md section 6: NUMBER_OF_TRIALS 10; penalties and start line by job type
+    # docs/deepracer.md section 6: NUMBER_OF_TRIALS 10; penalties and start line by job type
     assert training.number_of_trials == evaluation.number_of_trials == 10
     assert training.change_start_position and not evaluation.change_start_position
     assert (training.off_track_penalty, evaluation.off_track_penalty) == (0.0, 2.0)

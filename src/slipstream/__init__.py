@@ -15,7 +15,7 @@ ENV_ID = "slipstream/DeepRacer-v0"
 
 
 def make_vec_env(num_envs: int, **kwargs: Any):
-    """N cars in one batched simulation, as a `gymnasium.vector.VectorEnv` (see DESIGN.md)."""
+    """N cars in one batched simulation, as a `gymnasium.vector.VectorEnv` (see docs/architecture.md)."""
     from slipstream.env.vector_env import DeepRacerVectorEnv
 
     return DeepRacerVectorEnv(num_envs, **kwargs)

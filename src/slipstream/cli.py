@@ -1,6 +1,7 @@
 """`slipstream` command line: one command tree, each subcommand in `slipstream.commands.<name>`.
 
-Each command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+Each command module defines `add_arguments(parser)` and `run(args) -> int`: it parses arguments,
+calls one function of the layers below, and prints. Each command's one-line help is `COMMANDS`'s.
 Modules are imported only when their command runs, so `slipstream --help` stays fast.
 """
 
@@ -17,11 +18,11 @@ COMMANDS = {
     "export": "Export a model: the car's model.tar.gz, a DeepRacer model prefix, or ONNX.",
     "import": "Import a DeepRacer model (car model.tar.gz, model.pb or model prefix) as a run.",
     "tracks": "List, show, fetch and generate tracks.",
-    "analyze": "Plot a run folder's training and evaluation metrics.",
+    "analyze": "Plot a run folder's training and evaluation metrics; write an HTML report.",
     "dashboard": "Live web dashboard of training runs: charts, the cars' camera and track, log, inputs.",
-    "calibrate": "Fit the car's dynamics to DeepRacer simtraces and compare the two cars.",
+    "calibrate": "Fit the car's dynamics (CarParams) to DeepRacer simtraces and compare the two cars.",
     "camera": "Camera tools: compare Slipstream's camera with real DeepRacer frames.",
-    "bench": "Benchmarks: simulator, training throughput, minutes to the first lap.",
+    "bench": "Benchmarks: simulator steps/s, training throughput, minutes to the first full lap.",
 }
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if module is None:
         print(f"slipstream {name}: not available in this version yet", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog=f"slipstream {name}", description=module.HELP)
+    parser = argparse.ArgumentParser(prog=f"slipstream {name}", description=COMMANDS[name])
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     return int(module.run(args) or 0)

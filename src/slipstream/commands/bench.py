@@ -7,8 +7,6 @@ import json
 import os
 import sys
 
-HELP = "Benchmarks: simulator steps/s, training throughput, minutes to the first full lap."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="which", required=True, metavar="BENCH")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Live web dashboard of training runs: charts, the cars' camera and track, log, inputs."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from slipstream.viz.dashboard import DEFAULT_HOST, DEFAULT_PORT

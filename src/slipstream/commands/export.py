@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Export a model: the car's model.tar.gz, a DeepRacer model prefix, or ONNX."
 FORMATS = ("onnx", "car", "deepracer")
 
 

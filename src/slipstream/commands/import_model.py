@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Import a DeepRacer model (car model.tar.gz, model.pb or model prefix) as a run."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

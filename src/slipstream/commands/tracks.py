@@ -13,8 +13,6 @@ import numpy as np
 if TYPE_CHECKING:
     from slipstream.tracks.track import Track
 
-HELP = "List, show, fetch and generate tracks."
-
 
 def _say(text: str = "", *, err: bool = False) -> None:
     print(text, file=sys.stderr if err else sys.stdout)

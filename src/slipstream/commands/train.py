@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from dataclasses import replace
-from pathlib import Path
-
-HELP = "Train a model (Clipped PPO or SAC) into a DeepRacer-layout run folder."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -145,7 +140,7 @@ def build_config(args: argparse.Namespace):
         track, tracks = tracks[0], ()
     elif tracks and not args.workers:
         workers = len(tracks)
-    return TrainConfig(
+    return TrainConfig.build(
         run=args.run,
         model_metadata=metadata,
         hyperparameters=hp,
@@ -159,7 +154,6 @@ def build_config(args: argparse.Namespace):
         iterations=args.iterations,
         minutes=args.minutes,
         until_lap=args.until_lap,
-        eval_episodes=int(world.MIN_EVAL_TRIALS),
         seed=args.seed,
         device=args.device,
         address=args.address,
@@ -168,7 +162,6 @@ def build_config(args: argparse.Namespace):
         pretrained=pretrained,
         pretrained_checkpoint=pretrained_checkpoint,
         shared_trunk=args.shared_trunk,
-        best_model_metric=str(world.BEST_MODEL_METRIC),
         precision=args.precision,
         pipeline=args.pipeline,
     )
@@ -178,9 +171,11 @@ def run(args: argparse.Namespace) -> int:
     from slipstream.config.errors import ConfigError
     from slipstream.rl.precision import precision_name
     from slipstream.rollout.pool import WorkerLostError
+    from slipstream.rollout.train_config import inputs_from_run
     from slipstream.rollout.trainer import Trainer, TrainingError
     from slipstream.tracks.track import TrackError
 
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")  # every worker's log lines, not deduplicated
     if args.minutes is None and args.iterations is None and not args.until_lap:
         print(
             "slipstream train: give --minutes, --iterations or --until-lap so training ends",
@@ -190,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
         if args.resume and not args.custom_files and not args.model_metadata:
-            config = _inputs_from_run(config, keep_reward_function=bool(args.reward_function))
+            config = inputs_from_run(config, keep_reward_function=bool(args.reward_function))
         trainer = Trainer(config)
     except (ConfigError, TrackError, TrainingError, FileNotFoundError) as exc:
         print(f"slipstream train: {exc}", file=sys.stderr)
@@ -230,36 +225,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inputs_from_run(config, keep_reward_function: bool = False):
-    """On --resume, use the inputs saved in the run folder (what the model was trained with).
-
-    `keep_reward_function`: a --reward-function was given; it replaces the run's (e.g. one fixed
-    after it failed mid-run).
-    """
-    from slipstream.config import load_reward_function, parse_model_metadata
-    from slipstream.config.reward_function import reward_function_from_source
-    from slipstream.runs import RunLayout, RunStorage
-
-    storage = RunStorage(config.run)
-    layout = RunLayout(storage)
-    metadata = parse_model_metadata(json.loads(storage.read_text(layout.model_metadata)))
-    reward = config.reward_function
-    if keep_reward_function:
-        pass
-    elif storage.is_local and storage.exists(layout.reward_function):
-        reward = load_reward_function(Path(storage.path(layout.reward_function)))
-    elif storage.exists(layout.reward_function):
-        key = layout.reward_function
-        reward = reward_function_from_source(storage.read_text(key), storage.path(key))
-    return replace(config, model_metadata=metadata, reward_function=reward)
-
-
 def _final_evaluation(config, trials: int) -> int:
     """Evaluate the best checkpoint from the start line and print completion and lap times."""
     from slipstream.evaluate import evaluate_run
 
     evaluate_run(config.run, track=config.track, trials=trials, checkpoint="best")
     return 0
-
-
-os.environ.setdefault("RAY_DEDUP_LOGS", "0")

@@ -1,6 +1,6 @@
 """`hyperparameters.json`: DeepRacer's SageMaker hyperparameter names, typed and range-checked.
 
-Names and meanings are DeepRacer's (DEEPRACER.md section 3). Defaults are those of DRfC's
+Names and meanings are DeepRacer's (docs/deepracer.md section 3). Defaults are those of DRfC's
 `defaults/hyperparameters.json`; `Hyperparameters.sagemaker_defaults()` gives the values the
 DeepRacer training code falls back to when a key is absent. Values may be given as text, as
 SageMaker passes them ("64", "0.0003"); they are cast and range-checked when the object is made.
@@ -37,7 +37,7 @@ _EXPLORATION_ALIASES = {"e_greedy": "e-greedy", "egreedy": "e-greedy", "epsilon-
 _LOSS_ALIASES = {"mean_squared_error": "mean squared error", "mse": "mean squared error"}
 _ALGORITHM_ALIASES = {"ppo": "clipped_ppo", "clipped-ppo": "clipped_ppo"}
 
-# Keys of the processed dict DeepRacer's trainer writes, per algorithm (DEEPRACER.md section 3).
+# Keys of the processed dict DeepRacer's trainer writes, per algorithm (docs/deepracer.md section 3).
 _COMMON_PROCESSED_KEYS = (
     "batch_size",
     "discount_factor",
@@ -56,7 +56,7 @@ PROCESSED_KEYS: dict[str, tuple[str, ...]] = {
     "sac": tuple(sorted((*_COMMON_PROCESSED_KEYS, "sac_alpha"))),
 }
 
-# SageMaker hyperparameters that configure the job, not learning (DEEPRACER.md section 3).
+# SageMaker hyperparameters that configure the job, not learning (docs/deepracer.md section 3).
 # They may appear in a dumped SageMaker hyperparameter set; Slipstream ignores them.
 IGNORED_SAGEMAKER_KEYS = frozenset(
     {

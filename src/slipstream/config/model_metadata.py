@@ -1,6 +1,6 @@
 """`model_metadata.json`: the action space, sensors, network and algorithm of a DeepRacer model.
 
-Parsed with DeepRacer's rules (DEEPRACER.md section 2) and checked against the car's limits up
+Parsed with DeepRacer's rules (docs/deepracer.md section 2) and checked against the car's limits up
 front, so a bad file fails before any training starts:
 
 * `action_space_type` "discrete" (default) is a list of {steering_angle (deg, + = left), speed

@@ -1,6 +1,6 @@
 """The user's `reward_function.py`: loading it, calling it safely, checking what it returns.
 
-DeepRacer's contract (DEEPRACER.md section 1): the module defines `reward_function(params)`; it is
+DeepRacer's contract (docs/deepracer.md section 1): the module defines `reward_function(params)`; it is
 called with a deep copy of the params dict; its return value is cast with `float()`; NaN, Inf or
 a value outside [-1e5, 1e5] stops the job. Slipstream keeps that contract and turns every
 failure into a `RewardFunctionError` naming the file, the line in the user's file, the exception
@@ -42,7 +42,7 @@ SLOW_CHECK_CALLS = 200
 """Calls measured before the speed check (the first calls include imports and warm-up)."""
 FUNCTION_NAME = "reward_function"
 
-# The 27 keys of DeepRacer's params dict (DEEPRACER.md section 1).
+# The 27 keys of DeepRacer's params dict (docs/deepracer.md section 1).
 REWARD_PARAMS_KEYS = (
     "all_wheels_on_track",
     "x",

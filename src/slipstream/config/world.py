@@ -3,7 +3,7 @@
 `WorldConfig` has one typed field per YAML key the simulator uses. The fields are named exactly
 as the YAML keys, in upper case (WORLD_NAME, NUMBER_OF_OBSTACLES, ...), so a key in a user's file,
 in `--set KEY=VALUE` and in this class is spelled the same way. Defaults are the simapp's code
-defaults (DEEPRACER.md section 6); a few depend on JOB_TYPE and are left None when constructing,
+defaults (docs/deepracer.md section 6); a few depend on JOB_TYPE and are left None when constructing,
 then filled in:
 
     key                    TRAINING   EVALUATION
@@ -170,6 +170,10 @@ class WorldConfig:
     LOWER_LANE_CHANGE_TIME: float = 3.0
     UPPER_LANE_CHANGE_TIME: float = 5.0
     LANE_CHANGE_DISTANCE: float = 1.0
+    # Slipstream's own
+    CARS_PER_WORLD: int = 1
+    """Slipstream's key: racecars sharing one world (2 in a head-to-head race of two models);
+    left out of the YAML at its default."""
     # everything else from the YAML, values as read
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -269,13 +273,14 @@ class WorldConfig:
     def to_yaml_dict(self) -> dict[str, Any]:
         """All keys with values as strings (lists of strings for OBJECT_POSITIONS), as DRfC writes.
 
-        TRACK_DIRECTION_CLOCKWISE (when None) and an empty OBJECT_POSITIONS are left out;
+        TRACK_DIRECTION_CLOCKWISE (when None), an empty OBJECT_POSITIONS and CARS_PER_WORLD 1
+        are left out;
         `extra` keys follow the typed keys.
         """
         out: dict[str, Any] = {}
         for name in _PARSERS:
             value = getattr(self, name)
-            if value is None:
+            if value is None or (name == "CARS_PER_WORLD" and value == 1):
                 continue
             if name == "OBJECT_POSITIONS":
                 if value:
@@ -525,6 +530,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "LOWER_LANE_CHANGE_TIME": _float,
     "UPPER_LANE_CHANGE_TIME": _float,
     "LANE_CHANGE_DISTANCE": _float,
+    "CARS_PER_WORLD": _int,
 }
 _OPTIONAL = frozenset(
     {
@@ -560,6 +566,12 @@ def _check_ranges(w: WorldConfig) -> None:
             raise WorldConfigError(rule, key=key, value=getattr(w, key), fix=fix)
 
     need(w.NUM_WORKERS >= 1, "NUM_WORKERS", "must be at least 1", "use 1 or more rollout workers")
+    need(
+        w.CARS_PER_WORLD >= 1,
+        "CARS_PER_WORLD",
+        "must be at least 1",
+        "use 1 (each car alone) or 2 (a head-to-head race of two models)",
+    )
     need(
         0.0 <= w.ROUND_ROBIN_ADVANCE_DIST <= 1.0,
         "ROUND_ROBIN_ADVANCE_DIST",
@@ -605,14 +617,7 @@ def _check_ranges(w: WorldConfig) -> None:
     )
 
 
-SLIPSTREAM_KEYS = frozenset({"CARS_PER_WORLD"})
-"""Slipstream's own world keys (kept in `extra`, read by the env): CARS_PER_WORLD = racecars
-sharing one world (2 in a head-to-head race)."""
-
-
 def _is_known_unused(key: str) -> bool:
-    if key in SLIPSTREAM_KEYS:
-        return True
     return key in KNOWN_UNUSED_KEYS or key.startswith(_KNOWN_UNUSED_PREFIXES)
 
 

@@ -136,7 +136,9 @@ class DeepRacerCore:
         steering, speed = self.actions.commands(actions) if commands is None else commands
         live = ~self.sim.finished
         result = self.sim.step(steering, speed)
-        objects = self.sim.objects.reward_quantities(result, self.sensors.object_in_camera)
+        objects = self.sim.objects.reward_quantities(
+            result.objects, result, self.sensors.object_in_camera
+        )
         params = build_reward_params(result, self.track.length, self.waypoints, objects)
         reward = np.zeros(self.num_cars)
         for i in np.flatnonzero(result.phase_was_run):

@@ -72,9 +72,12 @@ class SensorSuite:
                 getattr(self._episode, name)[i] = getattr(draw, name)[0]
 
     def boxes(self, sim: Simulator) -> BoxSet | None:
-        """Obstacles, bot cars and other racecars of each car's world as 3-D boxes."""
-        objs = sim.objects.current
-        if objs is None or objs.poses.shape[1] == 0:
+        """Obstacles, bot cars and other racecars of each car's world as 3-D boxes, as they are
+        at the simulator's current time (read from its state, never written)."""
+        if not sim.objects.count:
+            return None
+        objs = sim.objects_now()
+        if objs.poses.shape[1] == 0:
             return None
         size = np.stack([objs.lengths, objs.widths, objs.heights], axis=-1)
         shade = np.where(objs.is_static, OBSTACLE_SHADE, CAR_SHADE)
@@ -90,9 +93,6 @@ class SensorSuite:
     def observe(self, sim: Simulator, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Observations of all cars after the step (objects as of the current sim time)."""
         state = sim.state
-        if sim.objects.count:
-            front = np.stack([state.x, state.y], axis=1)
-            sim.objects.update(state, sim.lap_position(front), sim.sim_time)
         poses = np.stack([state.x, state.y, state.yaw], axis=1)
         boxes = self.boxes(sim)
         if mask is not None and self._last is not None:

@@ -11,7 +11,7 @@ CAMERA_SHAPE = (120, 160)
 
 
 def sensor_space(name: str, metadata: ModelMetadata) -> spaces.Space:
-    """The observation space of one DeepRacer sensor (DEEPRACER.md 4.1)."""
+    """The observation space of one DeepRacer sensor (docs/deepracer.md 4.1)."""
     if name in ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "observation"):
         return spaces.Box(0, 255, (*CAMERA_SHAPE, 1), dtype=np.uint8)
     if name == "STEREO_CAMERAS":

@@ -1,7 +1,7 @@
 """The typed world settings (`WorldConfig`) -> the simulator's `SimConfig`.
 
 World settings are parsed once, at the edge, into a `WorldConfig` (config/world.py: DeepRacer's
-RoboMaker YAML keys, DEEPRACER.md's defaults, job-dependent defaults for TRAINING and
+RoboMaker YAML keys, docs/deepracer.md's defaults, job-dependent defaults for TRAINING and
 EVALUATION). Here they are only mapped onto the simulator's own settings; nothing is parsed
 again. A plain dict of YAML keys (the env's public ``world=`` argument) is turned into a
 `WorldConfig` by `resolve_world` first.
@@ -20,7 +20,6 @@ from slipstream.sim.objects import ObstacleConfig
 from slipstream.sim.objects_world import WorldObjectsConfig
 from slipstream.sim.simulator import SimConfig
 
-CARS_PER_WORLD_KEY = "CARS_PER_WORLD"
 """Slipstream's key for racecars sharing one world (2 in a head-to-head race; default 1)."""
 
 
@@ -71,8 +70,7 @@ def objects_config(world: WorldConfig) -> WorldObjectsConfig:
         lane_change_distance=world.LANE_CHANGE_DISTANCE,
         penalty_seconds=world.PENALTY_SECONDS,
     )
-    cars = world.extra.get(CARS_PER_WORLD_KEY, 1)
-    return WorldObjectsConfig(obstacles=obstacles, bots=bots, cars_per_world=int(cars))
+    return WorldObjectsConfig(obstacles=obstacles, bots=bots, cars_per_world=world.CARS_PER_WORLD)
 
 
 def sim_config(world: WorldConfig, **overrides: Any) -> SimConfig:
@@ -96,4 +94,4 @@ def sim_config(world: WorldConfig, **overrides: Any) -> SimConfig:
     return replace(config, **overrides)
 
 
-__all__ = ["CARS_PER_WORLD_KEY", "objects_config", "resolve_world", "sim_config"]
+__all__ = ["objects_config", "resolve_world", "sim_config"]

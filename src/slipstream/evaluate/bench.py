@@ -42,7 +42,7 @@ def benchmark_race(
 
     files = load_custom_files(example_dir("racing"))
     folder = run or tempfile.mkdtemp(prefix="slipstream-bench-race-")
-    config = TrainConfig(
+    config = TrainConfig.build(
         run=folder,
         model_metadata=files.model_metadata,
         hyperparameters=files.hyperparameters,

@@ -1,7 +1,7 @@
 """Evaluation trials and laps from the steps of one car, counted and timed as DeepRacer does.
 
 Pure functions over the steps of one car's evaluation episode (arrays in step order). They
-decide what DeepRacer's evaluation job writes for those steps (DEEPRACER.md 5.3, 7.1, 7.3):
+decide what DeepRacer's evaluation job writes for those steps (docs/deepracer.md 5.3, 7.1, 7.3):
 
 * the simtrace ``episode`` column: the number of trials (or, continuous, laps) completed before
   the step; the row of a completed lap still carries the old count;

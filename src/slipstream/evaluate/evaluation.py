@@ -1,6 +1,6 @@
 """Evaluation of one model: trials (or continuous laps) as DeepRacer's evaluation job runs them.
 
-DeepRacer (DEEPRACER.md 5.3) runs NUMBER_OF_TRIALS trials one after another, each one episode
+DeepRacer (docs/deepracer.md 5.3) runs NUMBER_OF_TRIALS trials one after another, each one episode
 from the start line with the deterministic policy (argmax / mean); with IS_CONTINUOUS one
 episode of NUMBER_OF_TRIALS laps. Rule breaks end a trial unless NUMBER_OF_RESETS allows a reset,
 which holds the car for OFF_TRACK_PENALTY (off track, reversed) or COLLISION_PENALTY (crash)
@@ -35,6 +35,7 @@ from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_ste
 from slipstream.evaluate.policy_loader import LoadedModel, Policy, as_storage, load_run_model
 from slipstream.evaluate.report import trial_summary, trial_table
 from slipstream.runs import RunLayout, RunStorage
+from slipstream.runs.simtrace import trace_actions
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +145,6 @@ def evaluation_world(
 # ------------------------------------------------------------------------------ running
 
 
-def trace_actions(core, actions: np.ndarray, result) -> np.ndarray:
-    """Simtrace ``action`` values: discrete indices, or continuous [steering deg, speed m/s]."""
-    if core.actions.continuous:
-        return np.column_stack([result.steering_deg, result.speed])
-    return np.asarray(actions, dtype=np.int64).reshape(-1)
-
-
 def attach_policy(policy: Policy, core, cars: np.ndarray) -> None:
     """Hand the simulator to a policy that drives from its state (a scripted driver), if the
     policy has an ``attach(core, cars)`` method: it will act for `cars`, in that order."""
@@ -176,7 +170,7 @@ def run_episodes(core, policy: Policy, on_step: StepHook | None = None) -> StepR
         return policy.act(obs, deterministic=True)
 
     def record(loop: LoopStep) -> None:
-        traced = trace_actions(core, loop.actions, loop.step.result)
+        traced = trace_actions(core.actions.continuous, loop.actions, loop.step.result)
         recorder.add(core, loop.step, traced, loop.cars)
         if on_step is not None:
             on_step(loop.step, traced, loop.cars)
@@ -287,9 +281,7 @@ def evaluate_model(
     records = [r for _, trace in episodes for r in trace.records]
     written = None
     if layout is not None:
-        written = write_evaluation(
-            layout, timestamp, episodes, core.track.length, model.metadata.to_json_dict()
-        )
+        written = write_evaluation(layout, timestamp, episodes, model.metadata.to_json_dict())
     return EvaluationResult(
         records,
         written,

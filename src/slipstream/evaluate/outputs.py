@@ -12,7 +12,6 @@ Episodes are written in order (trial 1 first), so the file reads as DeepRacer's 
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,31 +27,15 @@ from slipstream.runs.logs import (
     evaluation_phase_start_line,
     sensor_line,
 )
+from slipstream.runs.simtrace import SIMTRACE_COLUMNS, simtrace_row
 
-_STEP_KEYS = (
-    "steps",
-    "X",
-    "Y",
-    "yaw",
-    "steer",
-    "throttle",
-    "action",
-    "reward",
-    "done",
-    "all_wheels_on_track",
-    "progress",
-    "closest_waypoint",
-    "status",
-    "lap_count",
-    "sim_time",
-    "pause_duration",
-    "obstacle_crash_counter",
-    "wall_clock",
-)
+_EXTRA_KEYS = ("status", "lap_count", "sim_time")
+"""Kept beside each step's simtrace row for `episode_trace`: int status codes, laps, sim clock."""
 
 
 class StepRecorder:
-    """Per-step simtrace quantities of selected cars, returned per car in step order."""
+    """Per-step simtrace rows (`simtrace_row`, without the episode number and tstamp that
+    `episode_trace` works out per episode) of selected cars, returned per car in step order."""
 
     def __init__(self) -> None:
         self._parts: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -69,24 +52,10 @@ class StepRecorder:
         r = step.result
         values = {
             "car": cars,
-            "steps": r.steps[cars],
-            "X": r.front[cars, 0],
-            "Y": r.front[cars, 1],
-            "yaw": r.heading_deg[cars],
-            "steer": r.steering_deg[cars],
-            "throttle": r.speed[cars],
-            "action": np.asarray(actions)[cars],
-            "reward": np.asarray(step.reward, dtype=np.float64)[cars],
-            "done": (r.terminated | r.truncated)[cars],
-            "all_wheels_on_track": r.all_wheels_on_track[cars],
-            "progress": r.progress[cars],
-            "closest_waypoint": core.closest_waypoint(r)[cars],
+            **simtrace_row(core, step, actions, cars),
             "status": r.status[cars],
             "lap_count": r.lap_count[cars],
             "sim_time": r.sim_time[cars],
-            "pause_duration": r.pause_duration[cars],
-            "obstacle_crash_counter": r.obstacle_crash_counter[cars],
-            "wall_clock": np.full(len(cars), time.time()),
         }
         for key, value in values.items():
             self._parts[key].append(np.asarray(value))
@@ -94,12 +63,13 @@ class StepRecorder:
 
     def car(self, index: int) -> dict[str, np.ndarray]:
         """All recorded steps of car `index`, oldest first (empty arrays if none)."""
+        keys = [k for k in SIMTRACE_COLUMNS if k not in ("episode", "tstamp")] + list(_EXTRA_KEYS)
         if not self._parts:
-            return {key: np.zeros(0) for key in _STEP_KEYS}
+            return {key: np.zeros(0) for key in keys}
         if self._stacked is None:
             self._stacked = {key: np.concatenate(parts) for key, parts in self._parts.items()}
         rows = np.flatnonzero(self._stacked["car"] == index)
-        return {key: self._stacked[key][rows] for key in _STEP_KEYS}
+        return {key: self._stacked[key][rows] for key in keys}
 
 
 def car_steps(rows: Mapping[str, np.ndarray]) -> CarSteps:
@@ -114,31 +84,11 @@ def car_steps(rows: Mapping[str, np.ndarray]) -> CarSteps:
     )
 
 
-def simtrace_columns(
-    rows: Mapping[str, np.ndarray], trace: EpisodeTrace, track_length: float
-) -> dict[str, Any]:
-    """The 19 simtrace columns of one car's episode."""
-    return {
-        "episode": trace.episode,
-        "steps": rows["steps"],
-        "X": rows["X"],
-        "Y": rows["Y"],
-        "yaw": rows["yaw"],
-        "steer": rows["steer"],
-        "throttle": rows["throttle"],
-        "action": rows["action"],
-        "reward": rows["reward"],
-        "done": rows["done"],
-        "all_wheels_on_track": rows["all_wheels_on_track"],
-        "progress": rows["progress"],
-        "closest_waypoint": rows["closest_waypoint"],
-        "track_len": float(track_length),
-        "tstamp": trace.tstamp,
-        "episode_status": trace.status,
-        "pause_duration": rows["pause_duration"],
-        "obstacle_crash_counter": rows["obstacle_crash_counter"],
-        "wall_clock": rows["wall_clock"],
-    }
+def simtrace_columns(rows: Mapping[str, np.ndarray], trace: EpisodeTrace) -> dict[str, Any]:
+    """The 19 simtrace columns of one car's episode: its recorded rows, numbered and timed by
+    `episode_trace`."""
+    numbered = {"episode": trace.episode, "tstamp": trace.tstamp}
+    return {key: numbered[key] if key in numbered else rows[key] for key in SIMTRACE_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -155,7 +105,6 @@ def write_evaluation(
     layout: RunLayout,
     timestamp: str,
     episodes: Sequence[tuple[Mapping[str, np.ndarray], EpisodeTrace]],
-    track_length: float,
     model_metadata_json: Mapping[str, Any],
 ) -> WrittenEvaluation:
     """Write the simtrace, metrics and log of an evaluation of one model.
@@ -165,7 +114,6 @@ def write_evaluation(
         timestamp: the evaluation's ``YYYYmmddHHMMSS`` (`RunLayout.new_evaluation_timestamp`).
         episodes: per episode in order, the car's recorded steps (`StepRecorder.car`) and its
             `episode_trace`.
-        track_length: centre-line length (m), the simtrace ``track_len``.
         model_metadata_json: the model's model_metadata.json (for the log's startup lines).
     """
     storage = layout.storage
@@ -187,7 +135,7 @@ def write_evaluation(
         )
         total_steps = 0
         for number, (rows, trace) in enumerate(episodes, start=1):
-            columns = simtrace_columns(rows, trace, track_length)
+            columns = simtrace_columns(rows, trace)
             append_simtrace(storage, keys.simtrace, columns)
             log.sim_trace(columns)
             total_steps += len(trace.tstamp)

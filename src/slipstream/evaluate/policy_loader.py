@@ -19,7 +19,7 @@ import numpy as np
 from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
 from slipstream.export.onnx_policy import OnnxPolicy
 from slipstream.export.package import read_model_file
-from slipstream.rollout.run_model import (
+from slipstream.model.run_model import (
     RunModelError,
     as_storage,
     load_policy_module,
@@ -73,7 +73,7 @@ def load_run_model(
         return LoadedModel(metadata, OnnxPolicy(onnx, metadata), f"ONNX {Path(onnx).name}")
     if run is None:
         raise RunModelError("give a run folder or an ONNX model to evaluate")
-    from slipstream.rollout.policy import PolicyActor
+    from slipstream.model.policy import PolicyActor
 
     storage = as_storage(run)
     metadata = read_run_metadata(storage)

@@ -293,9 +293,7 @@ def race_models(
             stamp = stamps[car] or layout.new_evaluation_timestamp()
             rows, trace = traces[car]
             metadata = (model_a, model_b)[car].metadata.to_json_dict()
-            racers[car].written = write_evaluation(
-                layout, stamp, [(rows, trace)], core.track.length, metadata
-            )
+            racers[car].written = write_evaluation(layout, stamp, [(rows, trace)], metadata)
             if videos is not None and videos.key is not None:
                 key = f"{layout.videos_dir}/race-{stamp}.mp4"
                 if car == 1:

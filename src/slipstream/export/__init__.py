@@ -68,7 +68,7 @@ def export_run(run, checkpoint: str = "best", out: str | None = None) -> ExportR
     """
     import json
 
-    from slipstream.rollout.run_model import as_storage, load_policy_module, read_run_metadata
+    from slipstream.model.run_model import as_storage, load_policy_module, read_run_metadata
     from slipstream.runs import RunStorage
 
     storage = as_storage(run)

@@ -23,6 +23,7 @@ from typing import Any
 from slipstream.config.model_metadata import ModelMetadata
 from slipstream.export import rl_coach_layout as layout
 from slipstream.export.car_package import pack_car_model
+from slipstream.model.algorithms import algorithm_of
 
 CAR_DIR = "export/car"
 DEEPRACER_DIR = "export/deepracer"
@@ -52,8 +53,8 @@ class _RunModel:
 
 
 def _load(run: Any, checkpoint: str) -> _RunModel:
-    from slipstream.rollout.policy import build_policy
-    from slipstream.rollout.run_model import (
+    from slipstream.model.policy import build_policy
+    from slipstream.model.run_model import (
         RunModelError,
         as_storage,
         read_run_metadata,
@@ -113,7 +114,7 @@ def export_car(run: Any, checkpoint: str = "best", out: str | None = None) -> TF
 
 
 def _towers(metadata: ModelMetadata) -> tuple[layout.Tower, ...]:
-    if metadata.training_algorithm == "sac":
+    if not algorithm_of(metadata).value_tower:
         raise layout.LayoutError(
             "--format deepracer writes Clipped PPO checkpoints; a SAC model's checkpoint also "
             "needs rl_coach's q and v networks, which Slipstream does not map yet. Export the "
@@ -148,7 +149,7 @@ def export_deepracer(run: Any, checkpoint: str = "best", out: str | None = None)
     from slipstream.runs.checkpoints import parse_checkpoint_name
 
     tf_v1("a DeepRacer checkpoint (export --format deepracer)")
-    from slipstream.rollout.run_model import as_storage, read_run_metadata
+    from slipstream.model.run_model import as_storage, read_run_metadata
 
     _towers(read_run_metadata(as_storage(run)))  # refuses SAC before any work
     model = _load(run, checkpoint)

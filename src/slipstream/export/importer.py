@@ -81,7 +81,7 @@ def _metadata(data: Any, source: str) -> tuple[ModelMetadata, dict[str, Any]]:
         raise ImportModelError(f"{source} must hold a JSON object")
     metadata = parse_model_metadata(data, source=source)
     try:
-        from slipstream.rollout.policy import build_policy
+        from slipstream.model.policy import build_policy
 
         build_policy(metadata)
     except ValueError as err:
@@ -90,11 +90,11 @@ def _metadata(data: Any, source: str) -> tuple[ModelMetadata, dict[str, Any]]:
 
 
 def _fresh_modules(metadata: ModelMetadata) -> tuple[Any, Any]:
+    from slipstream.model import algorithm_of, build_policy, lidar_dim
     from slipstream.rl.networks import PPOValue
-    from slipstream.rollout.policy import build_policy, lidar_dim
 
     policy = build_policy(metadata)
-    if metadata.training_algorithm == "sac":
+    if not algorithm_of(metadata).value_tower:
         return policy, None
     value = PPOValue(metadata.sensor, metadata.neural_network, lidar_dim=lidar_dim(metadata))
     return policy, value

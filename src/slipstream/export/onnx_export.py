@@ -1,6 +1,6 @@
 """The policy tower as ONNX, with the inputs, outputs and names of DeepRacer's frozen graph.
 
-DeepRacer's car runs the policy tower of the best checkpoint (DEEPRACER.md 4.3, 9). The exported
+DeepRacer's car runs the policy tower of the best checkpoint (docs/deepracer.md 4.3, 9). The exported
 graph here is the same computation:
 
 * one input per sensor, in `input_sensors` order: cameras float32 ``[1, 120, 160, C]`` on the raw
@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata
+from slipstream.model.algorithms import algorithm_of
 
-PPO_SCOPE = "main_level/agent/main/online"
-SAC_SCOPE = "main_level/agent/policy/online"
 IMAGE_SHAPE = (120, 160)
 OPSET = 17
 METADATA_PROP = "model_metadata"
@@ -43,16 +42,13 @@ class ExportError(ValueError):
 
 
 def input_node_name(training_algorithm: str, sensor: str) -> str:
-    """DeepRacer's input placeholder name of `sensor` (DEEPRACER.md 4.3)."""
-    scope = SAC_SCOPE if training_algorithm == "sac" else PPO_SCOPE
-    return f"{scope}/network_0/{sensor}/{sensor}"
+    """DeepRacer's input placeholder name of `sensor` (docs/deepracer.md 4.3)."""
+    return f"{algorithm_of(training_algorithm).scope}/network_0/{sensor}/{sensor}"
 
 
 def output_node_name(training_algorithm: str) -> str:
     """DeepRacer's frozen-graph output node name (FROZEN_HEAD_OUTPUT_GRAPH_FORMAT_MAPPING)."""
-    if training_algorithm == "sac":
-        return f"{SAC_SCOPE}/network_0/sac_policy_head_0/policy"
-    return f"{PPO_SCOPE}/network_1/ppo_head_0/policy"
+    return algorithm_of(training_algorithm).output_node
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``model.tar.gz`` for the car, laid out as DeepRacer's SageMaker output (DEEPRACER.md 9).
+"""``model.tar.gz`` for the car, laid out as DeepRacer's SageMaker output (docs/deepracer.md 9).
 
 DeepRacer's ``model.tar.gz`` holds ``model_metadata.json`` and ``agent/model.pb`` (the frozen
 graph of the best checkpoint). Slipstream's holds the same with the ONNX graph in place of the

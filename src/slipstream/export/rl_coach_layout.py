@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata
-from slipstream.export.onnx_export import PPO_SCOPE, SAC_SCOPE
+from slipstream.model.algorithms import PPO_SCOPE, SAC_SCOPE, algorithm_of
 from slipstream.rl.networks import (
     CAMERA_CHANNELS,
     CAMERA_CONV,
@@ -169,8 +169,8 @@ class Tower:
 
 
 def _lidar_dim(metadata: ModelMetadata, sensor: str) -> int:
+    from slipstream.model.algorithms import lidar_dim
     from slipstream.rl.networks import DEFAULT_LIDAR_DIM
-    from slipstream.rollout.policy import lidar_dim
 
     dim = lidar_dim(metadata)
     return int(dim if dim is not None else DEFAULT_LIDAR_DIM[sensor])
@@ -265,8 +265,8 @@ def policy_tower(metadata: ModelMetadata) -> Tower:
 
 def value_tower(metadata: ModelMetadata) -> Tower:
     """Clipped PPO's value tower ``network_0``."""
-    if metadata.training_algorithm == "sac":
-        raise LayoutError("a SAC model has no PPO value tower")
+    if not algorithm_of(metadata).value_tower:
+        raise LayoutError(f"a {metadata.training_algorithm} model has no PPO value tower")
     scope = f"{PPO_SCOPE}/network_0"
     return _tower(metadata, PPO_VALUE, scope, scope)
 

@@ -1,6 +1,6 @@
 """The DeepRacer front camera (and stereo pair), rendered for N cars at once, headless.
 
-Geometry (DEEPRACER.md 5.2): the camera sits at (0.14529, 0, 0.13033) m in the car's base_link
+Geometry (docs/deepracer.md 5.2): the camera sits at (0.14529, 0, 0.13033) m in the car's base_link
 frame (x forward, y left, z up), pitched 0.2618 rad down, 1.13 rad horizontal field of view,
 square pixels. DeepRacer renders 640x480 and resizes to 160x120 with PIL's bilinear filter (a
 triangle of +-4 native pixels when shrinking 4x), then converts to grey Y (truncated to uint8).

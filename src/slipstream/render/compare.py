@@ -14,8 +14,10 @@ Wasserstein-1 distance between the grey-level histograms of all real and all ren
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -164,3 +166,43 @@ def side_by_side(real: np.ndarray, rendered: np.ndarray, scale: int = 2) -> Imag
     grid = np.concatenate(rows, axis=0)
     img = Image.fromarray(grid)
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+
+
+def compare_frames(paths: list[Path], track: Track, worst: int, out: Path) -> dict[str, Any]:
+    """Slipstream's camera against DeepRacer's frames `paths` (160x120 PNGs of one episode on
+    `track`): a car pose fitted to each frame, then residuals, row-profile and histogram errors.
+
+    Writes `out`/worst_frames.png (the `worst` frames beside their renders) and
+    `out`/compare.json (summary and per-frame fits); returns the summary."""
+    real = grey_frames(paths)
+    texture = TrackTexture.from_track(track)
+    fits = fit_poses(track, texture, real)
+    rendered = render_cameras(texture, np.array([f.pose for f in fits]))
+    res = np.array([f.residual for f in fits])
+    worst_rows = np.argsort(-res)[:worst]
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "worst_frames.png"
+    if len(worst_rows):
+        side_by_side(real[worst_rows], rendered[worst_rows]).save(png)
+    summary = {
+        "track": track.name,
+        "frames": len(paths),
+        "residual_median": float(np.median(res)),
+        "residual_mean": float(res.mean()),
+        "residual_max": float(res.max()),
+        "row_profile": row_profile_error(real, rendered),
+        "row_profile_per_frame": float(
+            np.mean(
+                [row_profile_error(a[None], b[None]) for a, b in zip(real, rendered, strict=True)]
+            )
+        ),
+        "histogram_w1": histogram_distance(real, rendered),
+        "worst": [paths[i].name for i in worst_rows],
+        "side_by_side": str(png),
+    }
+    per_frame = [
+        {"frame": p.name, "s": f.s, "d": f.d, "psi": f.psi, "residual": f.residual}
+        for p, f in zip(paths, fits, strict=True)
+    ]
+    (out / "compare.json").write_text(json.dumps({"summary": summary, "frames": per_frame}))
+    return summary

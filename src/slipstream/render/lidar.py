@@ -1,6 +1,6 @@
 """DeepRacer's 64-beam lidar, ray-cast against boxes for N cars at once, and its observation filters.
 
-Mount (DEEPRACER.md 5.2): `hokuyo_joint` at (0.02913, 0, 0.16145) on the chassis, which is
+Mount (docs/deepracer.md 5.2): `hokuyo_joint` at (0.02913, 0, 0.16145) on the chassis, which is
 0.023249 m above base_link, turned by yaw pi (the sensor faces backwards). The 64 beams span
 -2.61799..+2.61799 rad in the laser frame, so beam 0 points 30 degrees left of the car's nose,
 the middle beams point backwards and the 60 degree blind cone is toward the car's front. Range
@@ -138,7 +138,7 @@ def sector_lidar(
     values_per_sector: int = 1,
     clip: float = 0.5,
 ) -> np.ndarray:
-    """DeepRacer's sector filters (DEEPRACER.md 4.1) over ranges (..., B): float32 (..., S*V).
+    """DeepRacer's sector filters (docs/deepracer.md 4.1) over ranges (..., B): float32 (..., S*V).
 
     Each sector is the minimum of B / num_sectors neighbouring beams (inf reads `clip`). With
     one value per sector (SECTOR_LIDAR) a sector is 1 when something is closer than `clip`.

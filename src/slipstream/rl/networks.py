@@ -1,6 +1,6 @@
 """DeepRacer's networks in torch: sensor embedders, middleware, the PPO and SAC heads.
 
-The layer lists are DeepRacer's (DEEPRACER.md 4.2-4.3): for each `neural_network` name a list of
+The layer lists are DeepRacer's (docs/deepracer.md 4.2-4.3): for each `neural_network` name a list of
 convolutions per camera, an optional dense list after the camera convolutions, a lidar embedder of
 dense [256, 256], and a middleware of dense [512] ([256, 128] for DEEP_CONVOLUTIONAL_NETWORK_DEEP).
 Convolutions use 'valid' padding; ReLU follows every convolution and every dense layer of embedders

@@ -33,39 +33,25 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from slipstream.rl.common import (
+    ADAM_EPS,
+    HyperparameterError,
+    TrainingDivergedError,
+    chunked,
+    obs_to_device,
+    resolve_device,
+    to_tensor,
+    value_loss,
+    value_loss_kind,
+)
 from slipstream.rl.distributions import Categorical, DiagGaussian
 from slipstream.rl.exploration import normalize_exploration_type
 from slipstream.rl.gae import normalize_advantages
-from slipstream.rl.networks import ObservationError, PPOPolicy, PPOValue
+from slipstream.rl.networks import PPOPolicy, PPOValue
 from slipstream.rl.precision import autocast, autocast_dtype
 
 logger = logging.getLogger(__name__)
-
-ADAM_EPS = 1e-5
-INFERENCE_CHUNK = 1024
-"""Rows per forward pass when evaluating whole datasets without gradients."""
-
-_MSE_NAMES = ("mean squared error", "mean_squared_error", "mse")
-
-
-class HyperparameterError(ValueError):
-    """A hyperparameter value that the learner cannot use."""
-
-
-class TrainingDivergedError(FloatingPointError):
-    """A loss became NaN or infinite (DeepRacer stops training in this case too)."""
-
-
-def value_loss_kind(loss_type: str) -> str:
-    """'huber' or 'mse' from DeepRacer's `loss_type` spellings ('huber', 'mean squared error')."""
-    key = loss_type.strip().lower()
-    if key == "huber":
-        return "huber"
-    if key in _MSE_NAMES:
-        return "mse"
-    raise HyperparameterError(f"loss_type {loss_type!r} must be 'huber' or 'mean squared error'")
 
 
 @dataclass(frozen=True)
@@ -131,13 +117,6 @@ def ppo_policy_loss(
     return -torch.minimum(ratio * advantages, clipped * advantages).mean()
 
 
-def value_loss(values: torch.Tensor, returns: torch.Tensor, loss_type: str) -> torch.Tensor:
-    """Mean Huber (delta 1) or mean squared error between predicted values and targets."""
-    if value_loss_kind(loss_type) == "huber":
-        return nn.functional.huber_loss(values, returns, delta=1.0)
-    return nn.functional.mse_loss(values, returns)
-
-
 def entropy(distribution: Categorical | DiagGaussian) -> torch.Tensor:
     """Mean entropy (nats) of a batch of action distributions."""
     return distribution.entropy().mean()
@@ -152,51 +131,23 @@ def minibatch_size(num_samples: int, batch_size: int) -> int:
     return batch_size
 
 
-def policy_training_log_line(epoch: Mapping[str, float]) -> str:
-    """DeepRacer's per-epoch log line from one entry of `update()['epochs']`."""
-    return (
-        f"Policy training> Surrogate loss={epoch['surrogate_loss']:.4g}, "
-        f"KL divergence={epoch['kl_divergence']:.4g}, Entropy={epoch['entropy']:.4g}, "
-        f"training epoch={int(epoch['training_epoch'])}, learning_rate={epoch['learning_rate']:.4g}"
-    )
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' -> cuda when available else cpu; 'cuda' without a GPU falls back to cpu (logged)."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        logger.warning("CUDA requested but not available; the learner runs on the CPU")
-        return torch.device("cpu")
-    return resolved
-
-
-def obs_to_device(
-    obs: Mapping[str, Any], sensors: tuple[str, ...], device: torch.device
-) -> dict[str, torch.Tensor]:
-    """The sensors' arrays as tensors on `device` (dtype kept: uint8 images stay uint8)."""
-    missing = [s for s in sensors if s not in obs]
-    if missing:
-        raise ObservationError(f"observation lacks {missing}; it has {sorted(obs)}")
-    return {s: to_tensor(obs[s], device) for s in sensors}
-
-
-def to_tensor(x: Any, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A numpy array or tensor as a tensor on `device` (tensors skip the host round trip)."""
-    tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-    return tensor.to(device=device, dtype=dtype)
-
-
-def chunked(
-    fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
-    obs: dict[str, torch.Tensor],
-    chunk: int = INFERENCE_CHUNK,
-) -> torch.Tensor:
-    """fn over `obs` in row chunks, outputs concatenated (bounds activation memory)."""
-    n = len(next(iter(obs.values())))
-    parts = [fn({k: v[i : i + chunk] for k, v in obs.items()}) for i in range(0, n, chunk)]
-    return torch.cat(parts) if parts else torch.empty(0)
+def sample_actions(
+    distribution: Categorical | DiagGaussian,
+    deterministic: bool,
+    epsilon: float,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped PPO's sampling rule (the learner's and the rollout workers' one copy): the mode
+    when deterministic, else a sample; discrete actions are replaced with probability `epsilon`
+    by a uniform random action (e-greedy). Returns the actions and their float32 log-probs."""
+    actions = distribution.mode() if deterministic else distribution.sample(generator)
+    if epsilon > 0.0 and isinstance(distribution, Categorical):
+        batch, num_actions = distribution.probs.shape
+        device = distribution.probs.device
+        explore = torch.rand(batch, generator=generator, device=device) < epsilon
+        uniform = torch.randint(num_actions, (batch,), generator=generator, device=device)
+        actions = torch.where(explore, uniform, actions)
+    return actions, distribution.log_prob(actions).float()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -267,18 +218,10 @@ class PPOLearner:
         values float32 (B,). See the module docstring for the sampling rules."""
         tensors = obs_to_device(obs, self.sensors, self.device)
         distribution, values = self._forward(tensors, amp=False)
-        actions = distribution.mode() if deterministic else distribution.sample(self.generator)
-        if epsilon > 0.0 and isinstance(distribution, Categorical):
-            batch, num_actions = distribution.probs.shape
-            explore = torch.rand(batch, generator=self.generator, device=self.device) < epsilon
-            uniform = torch.randint(
-                num_actions, (batch,), generator=self.generator, device=self.device
-            )
-            actions = torch.where(explore, uniform, actions)
-        log_probs = distribution.log_prob(actions)
+        actions, log_probs = sample_actions(distribution, deterministic, epsilon, self.generator)
         return (
             actions.cpu().numpy(),
-            log_probs.float().cpu().numpy(),
+            log_probs.cpu().numpy(),
             values.float().cpu().numpy(),
         )
 

@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from slipstream.rl.networks import SACPolicy, SACQNetwork, SACValue
-from slipstream.rl.ppo import (
+from slipstream.rl.common import (
     ADAM_EPS,
     HyperparameterError,
     TrainingDivergedError,
@@ -36,6 +35,7 @@ from slipstream.rl.ppo import (
     value_loss,
     value_loss_kind,
 )
+from slipstream.rl.networks import SACPolicy, SACQNetwork, SACValue
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,21 @@ def sac_losses(
     }
 
 
+def sample_actions(
+    policy: SACPolicy,
+    obs: Mapping[str, torch.Tensor],
+    deterministic: bool,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """SAC's sampling rule (the learner's and the rollout workers' one copy): float32 (B, 2)
+    actions in environment units, scale * tanh(mean) + bias when deterministic (DeepRacer's
+    use_deterministic_for_evaluation), else a squashed sample."""
+    if deterministic:
+        return policy(obs).float()
+    actions, _ = policy.sample(obs, generator)
+    return actions.float()
+
+
 class SACLearner:
     """Holds the SAC networks, the target V, three optimisers and an RNG; acts and updates."""
 
@@ -138,11 +153,7 @@ class SACLearner:
         """Actions float32 (B, 2) in environment units: scale * tanh(mean) + bias when
         deterministic (evaluation, DeepRacer's use_deterministic_for_evaluation), else a sample."""
         tensors = obs_to_device(obs, self.sensors, self.device)
-        if deterministic:
-            actions = self.policy(tensors)
-        else:
-            actions, _ = self.policy.sample(tensors, self.generator)
-        return actions.float().cpu().numpy()
+        return sample_actions(self.policy, tensors, deterministic, self.generator).cpu().numpy()
 
     def update(self, batch: Mapping[str, Any]) -> dict[str, float]:
         """One gradient step of each network on a replay minibatch (`ReplayBuffer.sample` output:

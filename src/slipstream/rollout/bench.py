@@ -11,9 +11,9 @@ import torch
 
 from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
 from slipstream.config.model_metadata import ModelMetadata
+from slipstream.model.policy import build_learner
 from slipstream.rl.networks import CAMERA_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDTH
 from slipstream.rl.precision import precision_name
-from slipstream.rollout.policy import build_learner
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
 from slipstream.tracks.registry import DEFAULT_TRACK
 
@@ -30,7 +30,7 @@ def benchmark_learn(
     """Train with the DRfC defaults (hyperparameters, the 5-action 0.6 m/s model, the shipped
     centre-line reward) until an in-training evaluation completes a lap at 100% progress."""
     folder = run or tempfile.mkdtemp(prefix="slipstream-bench-learn-")
-    config = TrainConfig(
+    config = TrainConfig.build(
         run=folder,
         model_metadata=load_model_metadata(None),
         hyperparameters=load_hyperparameters(None),
@@ -149,7 +149,7 @@ def benchmark_train(
     if iterations < 2:
         raise ValueError("benchmark_train needs at least 2 iterations (the first is a warm-up)")
     metadata = load_model_metadata(None)
-    config = TrainConfig(
+    config = TrainConfig.build(
         run=run or tempfile.mkdtemp(prefix="slipstream-bench-train-"),
         model_metadata=metadata,
         hyperparameters=load_hyperparameters(None),
@@ -221,7 +221,7 @@ def benchmark_frames(repeats: int = 3, cars: int = 16, episodes: int = 20) -> di
     spec = WorkerSpec(
         worker_index=0,
         track=DEFAULT_TRACK,
-        model_metadata=load_model_metadata(None).to_json_dict(),
+        model_metadata=load_model_metadata(None),
         reward_function=as_reward_function(None),
         cars=cars,
         seed=0,

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from slipstream.config.hyperparameters import Hyperparameters
-from slipstream.config.model_metadata import ModelMetadata
-from slipstream.config.reward_function import RewardFunction
+from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
+from slipstream.config.reward_function import (
+    RewardFunction,
+    load_reward_function,
+    reward_function_from_source,
+)
 from slipstream.config.world import WorldConfig
+from slipstream.runs import RunLayout, RunStorage
 
 
 class TrainingError(ValueError):
@@ -19,7 +27,13 @@ class TrainingError(ValueError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run needs, validated before anything is written."""
+    """Everything a training run needs, validated before anything is written.
+
+    The world settings live once, in `world`: the track (WORLD_NAME), RACE_TYPE, NUM_WORKERS,
+    MIN_EVAL_TRIALS (evaluation episodes per iteration) and BEST_MODEL_METRIC are read from it
+    (`track`, `race_type`, `workers`, `eval_episodes`, `best_model_metric`). Make one with the
+    training settings as keywords through `TrainConfig.build`.
+    """
 
     run: str
     model_metadata: ModelMetadata
@@ -28,18 +42,14 @@ class TrainConfig:
     world: WorldConfig = field(default_factory=WorldConfig)
     """The world settings shared by all workers (a dict of RoboMaker YAML keys is parsed into a
     `WorldConfig` when the config is made)."""
-    track: str = "slipstream_default"
     worker_tracks: tuple[str, ...] = ()
     """One track per worker (DRfC multi-config, or a list of tracks); empty = `track` for all."""
-    race_type: str = "TIME_TRIAL"
-    workers: int = 1
     cars_per_worker: int | None = None
     """Cars simulated together by one worker (default: its episodes per iteration, at most 16)."""
     iterations: int | None = None
     minutes: float | None = None
     until_lap: bool = False
     """Stop after the first iteration whose evaluation (of the updated policy) completes a lap."""
-    eval_episodes: int = 5
     seed: int = 0
     device: str = "auto"
     address: str | None = None
@@ -48,7 +58,6 @@ class TrainConfig:
     pretrained: str | None = None
     pretrained_checkpoint: str = "last"
     shared_trunk: bool = False
-    best_model_metric: str = "progress"
     precision: str = "auto"
     """Learner arithmetic: 'auto' (bf16 where the CPU or GPU has it), 'bf16' or 'fp32'."""
     pipeline: bool = False
@@ -61,9 +70,81 @@ class TrainConfig:
             world = WorldConfig().with_overrides(dict(self.world), source="TrainConfig.world")
             object.__setattr__(self, "world", world)
 
+    @classmethod
+    def build(
+        cls,
+        *,
+        world: WorldConfig | Mapping[str, Any] | None = None,
+        track: str | None = None,
+        race_type: str | None = None,
+        workers: int | None = None,
+        eval_episodes: int | None = None,
+        best_model_metric: str | None = None,
+        **fields: Any,
+    ) -> TrainConfig:
+        """A config whose world takes the given track, race type, workers, evaluation episodes
+        and best-model metric (None: the world's own); `fields` are the other settings."""
+        if world is None:
+            world = WorldConfig()
+        elif isinstance(world, Mapping):
+            world = WorldConfig().with_overrides(dict(world), source="TrainConfig.world")
+        keys = {
+            "WORLD_NAME": track,
+            "RACE_TYPE": race_type,
+            "NUM_WORKERS": workers,
+            "MIN_EVAL_TRIALS": eval_episodes,
+            "BEST_MODEL_METRIC": best_model_metric,
+        }
+        changes = {k: v for k, v in keys.items() if v is not None and v != getattr(world, k)}
+        if changes:
+            world = world.with_overrides(changes, source="training settings")
+        return cls(world=world, **fields)
+
+    @property
+    def track(self) -> str:
+        """The track all workers train on (unless `worker_tracks`): WORLD_NAME."""
+        return self.world.WORLD_NAME
+
+    @property
+    def race_type(self) -> str:
+        return self.world.RACE_TYPE
+
+    @property
+    def workers(self) -> int:
+        return self.world.NUM_WORKERS
+
+    @property
+    def eval_episodes(self) -> int:
+        """Evaluation episodes after each iteration (MIN_EVAL_TRIALS)."""
+        return self.world.MIN_EVAL_TRIALS
+
+    @property
+    def best_model_metric(self) -> str:
+        return self.world.BEST_MODEL_METRIC
+
     def track_of(self, worker: int) -> str:
         """The track worker `worker` trains on."""
         return self.worker_tracks[worker] if self.worker_tracks else self.track
+
+
+def inputs_from_run(config, keep_reward_function: bool = False):
+    """On --resume, use the inputs saved in the run folder (what the model was trained with).
+
+    `keep_reward_function`: a --reward-function was given; it replaces the run's (e.g. one fixed
+    after it failed mid-run).
+    """
+    storage = RunStorage(config.run)
+    layout = RunLayout(storage)
+    metadata = parse_model_metadata(json.loads(storage.read_text(layout.model_metadata)))
+    reward = config.reward_function
+    if keep_reward_function:
+        pass
+    elif storage.is_local and storage.exists(layout.reward_function):
+        reward = load_reward_function(Path(storage.path(layout.reward_function)))
+    elif storage.exists(layout.reward_function):
+        key = layout.reward_function
+        reward = reward_function_from_source(storage.read_text(key), storage.path(key))
+    return replace(config, model_metadata=metadata, reward_function=reward)
 
 
 def check_inputs(config: TrainConfig) -> None:
@@ -85,4 +166,4 @@ def check_inputs(config: TrainConfig) -> None:
             core.step(commands=(np.zeros(1), np.ones(1)))
 
 
-__all__ = ["TrainConfig", "TrainingError", "check_inputs"]
+__all__ = ["TrainConfig", "TrainingError", "check_inputs", "inputs_from_run"]

@@ -85,7 +85,7 @@ def worker_specs(
             WorkerSpec(
                 worker_index=r,
                 track=config.track_of(r),
-                model_metadata=config.model_metadata.to_json_dict(),
+                model_metadata=config.model_metadata,
                 reward_function=config.reward_function,
                 world=config.world,
                 race_type=config.race_type,

@@ -15,10 +15,10 @@ import numpy as np
 
 from slipstream.config.hyperparameters import Hyperparameters
 from slipstream.config.model_metadata import ModelMetadata
+from slipstream.model import algorithm_of, build_learner
 from slipstream.rl.gae import compute_gae
 from slipstream.rl.ppo import PPOLearner
 from slipstream.rl.sac import ReplayBuffer, SACLearner
-from slipstream.rollout.policy import build_learner
 from slipstream.rollout.worker import RolloutResult
 
 # Ray hands numpy arrays over read-only (zero copy); the learner only reads them
@@ -59,8 +59,8 @@ class LearnerUpdate:
         self.learner = build_learner(
             metadata, hp, device=device, seed=seed, shared_trunk=shared_trunk, precision=precision
         )
-        self.is_sac = isinstance(self.learner, SACLearner)
-        self.replay = ReplayBuffer(capacity=REPLAY_CAPACITY) if self.is_sac else None
+        self.algorithm = algorithm_of(metadata)
+        self.replay = ReplayBuffer(capacity=REPLAY_CAPACITY) if self.algorithm.replay else None
 
     # ------------------------------------------------------------------ weights
 
@@ -79,7 +79,7 @@ class LearnerUpdate:
         """Start from another model's networks (not its optimiser): DRfC's pretrained start."""
         try:
             self.learner.policy.load_state_dict(state["policy"])
-            if not self.is_sac:
+            if self.algorithm.value_tower:
                 self.learner.value.load_state_dict(state["value"])
         except (KeyError, RuntimeError) as exc:
             raise PretrainedMismatchError(
@@ -103,7 +103,7 @@ class LearnerUpdate:
         results = [r for r in results if r.num_samples]
         if not results:
             return []
-        if self.is_sac:
+        if self.algorithm.replay:
             self._update_sac(results, iteration, on_minibatch)
             return []
         return self._update_ppo(results, on_minibatch, behaviour_log_probs)

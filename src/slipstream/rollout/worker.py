@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 from slipstream.config.errors import RewardFunctionError
-from slipstream.config.model_metadata import ModelMetadata, parse_model_metadata
+from slipstream.config.model_metadata import ModelMetadata
 from slipstream.config.reward_function import RewardFunction
 from slipstream.config.world import WorldConfig
 from slipstream.env.core import DeepRacerCore
 from slipstream.env.episode_loop import LoopStep, play_episodes
-from slipstream.rollout.policy import PolicyActor
+from slipstream.model.policy import PolicyActor
 from slipstream.runs.live import FramePublisher
+from slipstream.runs.simtrace import simtrace_row, trace_actions
 from slipstream.sim import episode as ep
 
 
@@ -34,7 +35,8 @@ class WorkerSpec:
 
     worker_index: int
     track: str
-    model_metadata: dict[str, Any]
+    model_metadata: ModelMetadata
+    """Parsed once, by the trainer."""
     reward_function: RewardFunction
     world: WorldConfig = field(default_factory=WorldConfig)
     race_type: str = "TIME_TRIAL"
@@ -114,7 +116,7 @@ class RolloutWorker:
     def __init__(self, spec: WorkerSpec) -> None:
         torch.set_num_threads(max(1, spec.torch_threads))
         self.spec = spec
-        self.metadata: ModelMetadata = parse_model_metadata(spec.model_metadata)
+        self.metadata: ModelMetadata = spec.model_metadata
         self.core = self._make_core(spec.cars, training=True)
         base = spec.seed * 10_007 + spec.worker_index * 1_009
         self.core.seed([base + i for i in range(spec.cars)])
@@ -217,7 +219,13 @@ class RolloutWorker:
             trace.add(
                 car_episode=loop.episode[cars],
                 clock=np.full(len(cars), loop.clock),
-                **self._trace_columns(step, loop.actions, cars, now + dt),
+                **simtrace_row(
+                    core,
+                    step,
+                    trace_actions(self.metadata.is_continuous, loop.actions, r),
+                    cars,
+                    tstamp=now + dt,  # the worker's continuous sim clock (as DRfC's tstamp)
+                ),
             )
             ep_reward[cars] += step.reward[cars]
             ep_steps[cars] += 1
@@ -294,39 +302,6 @@ class RolloutWorker:
         log_probs = np.zeros(n, dtype=np.float32)
         log_probs[cars] = chosen_log_probs
         return actions, log_probs
-
-    def _trace_columns(
-        self, step, actions: np.ndarray, idx: np.ndarray, tstamp: float
-    ) -> dict[str, np.ndarray]:
-        r = step.result
-        now = time.time()
-        return {
-            "steps": r.steps[idx],
-            "X": r.front[idx, 0],
-            "Y": r.front[idx, 1],
-            "yaw": r.heading_deg[idx],
-            "steer": r.steering_deg[idx],
-            "throttle": r.speed[idx],
-            "action": self._trace_actions(actions, r)[idx],
-            "reward": step.reward[idx],
-            "done": (r.terminated | r.truncated)[idx],
-            "all_wheels_on_track": r.all_wheels_on_track[idx],
-            "progress": r.progress[idx],
-            "closest_waypoint": self.core.closest_waypoint(r)[idx],
-            "track_len": np.full(len(idx), self.core.track.length),
-            # the worker's continuous sim clock when the step's frame arrives (as DRfC's tstamp)
-            "tstamp": np.full(len(idx), tstamp),
-            "episode_status": np.array([ep.STATUS_NAMES[s] for s in r.status[idx]], dtype=object),
-            "pause_duration": r.pause_duration[idx],
-            "obstacle_crash_counter": r.obstacle_crash_counter[idx],
-            "wall_clock": np.full(len(idx), now),
-        }
-
-    def _trace_actions(self, actions: np.ndarray, r) -> np.ndarray:
-        """Simtrace `action`: the discrete index, or [steer speed] in degrees and m/s."""
-        if self.metadata.is_continuous:
-            return np.column_stack([r.steering_deg, r.speed])
-        return actions
 
     def _assemble(self, rows, trace, summaries, final_obs_parts, final_ids) -> RolloutResult:
         """Order rows episode by episode and number episodes in start order."""

@@ -93,6 +93,11 @@ class RunLayout:
 
     # ------------------------------------------------------------------- model/
     @property
+    def model_dir(self) -> str:
+        """The folder of the checkpoints and model_metadata.json."""
+        return MODEL_DIR
+
+    @property
     def model_metadata(self) -> str:
         return f"{MODEL_DIR}/model_metadata.json"
 
@@ -146,6 +151,27 @@ class RunLayout:
         if int(iteration) < 0:
             raise RunLayoutError(f"iteration must be >= 0, got {iteration}")
         return f"{self.training_simtrace_dir(worker)}/{int(iteration)}-iteration.csv"
+
+    def training_simtrace_files(self) -> list[str]:
+        """Every training-simtrace CSV in the folder, whichever layout wrote it (one worker's
+        folder and each worker's numbered folder)."""
+        folders = [SIMTRACE_DIR] + [
+            f"{w}/{SIMTRACE_DIR}" for w in self.storage.ls("") if w.isdigit()
+        ]
+        return [
+            f"{folder}/{name}"
+            for folder in folders
+            for name in self.storage.ls(folder)
+            if _ITERATION_FILE.match(name)
+        ]
+
+    @staticmethod
+    def simtrace_iteration(key: str) -> int:
+        """The iteration number of a training-simtrace key (``.../<iteration>-iteration.csv``)."""
+        m = _ITERATION_FILE.match(key.rsplit("/", 1)[-1])
+        if m is None:
+            raise RunLayoutError(f"{key} is not a training simtrace (<iteration>-iteration.csv)")
+        return int(m.group(1))
 
     def _iterations_present(self, folder: str) -> list[int]:
         found = []

@@ -1,4 +1,4 @@
-"""DeepRacer-shaped log lines (DEEPRACER.md 7.5) and the run's log files.
+"""DeepRacer-shaped log lines (docs/deepracer.md 7.5) and the run's log files.
 
 The formatters return one line (no newline) in the shape DeepRacer's SageMaker trainer and
 RoboMaker simulation print, so existing metric regexes and log parsers read them, e.g.::
@@ -17,6 +17,7 @@ for a console-style folder) parses the robomaker file: the hyper-parameter block
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
@@ -72,6 +73,21 @@ def policy_training_line(
     )
 
 
+_POLICY_TRAINING = re.compile(
+    r"Policy training> Surrogate loss=(\S+), KL divergence=(\S+), Entropy=(\S+), "
+    r"training epoch=(\d+)"
+)
+
+
+def parse_policy_training_line(line: str) -> tuple[float, float, float, int] | None:
+    """(surrogate loss, KL divergence, entropy, epoch) of a `policy_training_line` (None: the
+    line is not one)."""
+    m = _POLICY_TRAINING.search(line)
+    if m is None:
+        return None
+    return float(m.group(1)), float(m.group(2)), float(m.group(3)), int(m.group(4))
+
+
 def evaluation_phase_start_line() -> str:
     return "## agent: Starting evaluation phase"
 
@@ -93,6 +109,15 @@ def checkpoint_restoring_line(path: str) -> str:
 
 def checkpoint_uploaded_line(num_files: int, number: int) -> str:
     return f"Uploaded {int(num_files)} files for checkpoint {int(number)}"
+
+
+_CHECKPOINT_UPLOADED = re.compile(r"Uploaded \d+ files for checkpoint (\d+)")
+
+
+def parse_checkpoint_uploaded_line(line: str) -> int | None:
+    """The checkpoint number of a `checkpoint_uploaded_line` (None: the line is not one)."""
+    m = _CHECKPOINT_UPLOADED.search(line)
+    return None if m is None else int(m.group(1))
 
 
 def best_last_checkpoint_line(best_number: int, last_number: int) -> str:

@@ -1,4 +1,4 @@
-"""Training and evaluation metrics JSON files (DEEPRACER.md 7.2, 7.3).
+"""Training and evaluation metrics JSON files (docs/deepracer.md 7.2, 7.3).
 
 ``metrics/TrainingMetrics[_<w>].json``::
 

@@ -29,7 +29,7 @@ from slipstream.runs.checkpoints import (
     load_checkpoint,
     parse_checkpoint_name,
 )
-from slipstream.runs.layout import SIMTRACE_DIR, RunLayout
+from slipstream.runs.layout import RunLayout
 from slipstream.runs.metrics import MetricsError
 from slipstream.runs.storage import RunStorage
 
@@ -117,8 +117,7 @@ def newest_loadable_checkpoint(storage: RunStorage) -> RecoveredCheckpoint:
         return RecoveredCheckpoint(name, state, position, tuple(skipped))
     reasons = "; ".join(f"{n}: {why}" for n, why in skipped) or "no checkpoint files"
     raise CheckpointMissingError(
-        f"{storage.path(RunLayout(storage).checkpoint('x')).rsplit('/', 1)[0]} has no usable "
-        f"checkpoint ({reasons})"
+        f"{storage.path(RunLayout(storage).model_dir)} has no usable checkpoint ({reasons})"
     )
 
 
@@ -144,8 +143,8 @@ def roll_back(
         key = layout.training_metrics(w)
         keep = position.metrics_entries[w] if w < len(position.metrics_entries) else 0
         done += _truncate_metrics(storage, key, keep)
-    for key in _simtrace_files(layout):
-        iteration = int(key.rsplit("/", 1)[1].split("-", 1)[0])
+    for key in layout.training_simtrace_files():
+        iteration = layout.simtrace_iteration(key)
         if iteration >= position.next_iteration:
             storage.rm(key)
             done.append(f"removed {key} (iteration {iteration} was not completed)")
@@ -181,17 +180,6 @@ def _truncate_metrics(storage: RunStorage, key: str, keep: int) -> list[str]:
     doc["metrics"] = entries[:keep]
     storage.write_text(key, json.dumps(doc))
     return [f"dropped {len(entries) - keep} entries of an unfinished iteration from {key}"]
-
-
-def _simtrace_files(layout: RunLayout) -> list[str]:
-    storage = layout.storage
-    folders = [SIMTRACE_DIR] + [f"{w}/{SIMTRACE_DIR}" for w in storage.ls("") if w.isdigit()]
-    return [
-        f"{folder}/{name}"
-        for folder in folders
-        for name in storage.ls(folder)
-        if name.endswith("-iteration.csv") and name.split("-", 1)[0].isdigit()
-    ]
 
 
 __all__ = [

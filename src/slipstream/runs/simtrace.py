@@ -1,4 +1,4 @@
-"""DeepRacer simtrace CSV files and ``SIM_TRACE_LOG`` lines (DEEPRACER.md 7.1).
+"""DeepRacer simtrace CSV files and ``SIM_TRACE_LOG`` lines (docs/deepracer.md 7.1).
 
 One row per traced step, 19 columns in `SIMTRACE_COLUMNS` order. Values are written the way
 DeepRacer writes them, ``str()`` of each value with no quoting:
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,7 @@ import numpy as np
 
 from slipstream.runs.layout import RunLayout
 from slipstream.runs.storage import RunStorage
+from slipstream.sim.episode import STATUS_NAMES
 
 SIMTRACE_COLUMNS: tuple[str, ...] = (
     "episode",
@@ -69,6 +71,60 @@ SIM_TRACE_LOG_FORMAT = (
 
 class SimtraceError(ValueError):
     """Simtrace columns are missing, of unequal length, or hold values DeepRacer cannot have."""
+
+
+# ----------------------------------------------------------------- rows of the episode loop
+def trace_actions(continuous: bool, actions: np.ndarray, result) -> np.ndarray:
+    """Simtrace ``action`` values of every car of a step: the discrete action indices, or
+    [steering deg, speed m/s] of the step's commands (continuous action space)."""
+    if continuous:
+        return np.column_stack([result.steering_deg, result.speed])
+    return np.asarray(actions, dtype=np.int64).reshape(-1)
+
+
+def simtrace_row(
+    core,
+    step,
+    actions: np.ndarray,
+    cars: np.ndarray,
+    *,
+    tstamp: float | np.ndarray | None = None,
+    episode: int | np.ndarray | None = None,
+    wall_clock: float | None = None,
+) -> dict[str, np.ndarray]:
+    """DeepRacer's simtrace columns (docs/deepracer.md 7.1) of one step of the episode loop, for the
+    cars `cars` of `core` (a `DeepRacerCore`), keyed in `SIMTRACE_COLUMNS` order: the one place
+    training, evaluation and races turn a step into simtrace rows.
+
+    `step`: the `CoreStep`; `actions`: `trace_actions` of every car. `tstamp` (the simulation
+    clock when the step's frame arrived) and `episode` belong to the caller's clock and episode
+    numbering: a column given None is left out, for the caller to add before writing.
+    `wall_clock` defaults to now.
+    """
+    r = step.result
+    n = len(cars)
+    row = {
+        "episode": None if episode is None else np.broadcast_to(episode, (n,)),
+        "steps": r.steps[cars],
+        "X": r.front[cars, 0],
+        "Y": r.front[cars, 1],
+        "yaw": r.heading_deg[cars],
+        "steer": r.steering_deg[cars],
+        "throttle": r.speed[cars],
+        "action": np.asarray(actions)[cars],
+        "reward": np.asarray(step.reward, dtype=np.float64)[cars],
+        "done": (r.terminated | r.truncated)[cars],
+        "all_wheels_on_track": r.all_wheels_on_track[cars],
+        "progress": r.progress[cars],
+        "closest_waypoint": core.closest_waypoint(r)[cars],
+        "track_len": np.full(n, core.track.length),
+        "tstamp": None if tstamp is None else np.broadcast_to(tstamp, (n,)),
+        "episode_status": np.array([STATUS_NAMES[s] for s in r.status[cars]], dtype=object),
+        "pause_duration": r.pause_duration[cars],
+        "obstacle_crash_counter": r.obstacle_crash_counter[cars],
+        "wall_clock": np.full(n, time.time() if wall_clock is None else wall_clock),
+    }
+    return {k: v for k, v in row.items() if v is not None}
 
 
 # ----------------------------------------------------------------- formatting

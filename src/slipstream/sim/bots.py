@@ -1,4 +1,4 @@
-"""Bot cars: cars that follow a lane at constant speed (DEEPRACER.md section 6), batched over
+"""Bot cars: cars that follow a lane at constant speed (docs/deepracer.md section 6), batched over
 `n_worlds` worlds with K bots each.
 
 Lanes are periodic cubic B-splines through DeepRacer's lane polylines (row-wise midpoint of the

@@ -1,4 +1,4 @@
-"""Collision footprints and DeepRacer's crash rule (DEEPRACER.md sections 5.2, 5.3).
+"""Collision footprints and DeepRacer's crash rule (docs/deepracer.md sections 5.2, 5.3).
 
 Every object is a rectangle centred on its pose [x, y, yaw] (metres, radians): `length` along the
 yaw, `width` across it. The racecar's rectangle is 0.32352 m by 0.1961 m centred on base_link.

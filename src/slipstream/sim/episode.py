@@ -1,4 +1,4 @@
-"""DeepRacer episode rules (DEEPRACER.md 5.3) as pure batched functions.
+"""DeepRacer episode rules (docs/deepracer.md 5.3) as pure batched functions.
 
 Statuses are small integers in arrays; `STATUS_NAMES` gives DeepRacer's strings. When several
 rules fire in one step the reported status is the first in DeepRacer's enum order:

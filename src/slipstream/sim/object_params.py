@@ -1,4 +1,4 @@
-"""The object keys of DeepRacer's reward params (DEEPRACER.md section 1), batched over N worlds
+"""The object keys of DeepRacer's reward params (docs/deepracer.md section 1), batched over N worlds
 with K objects each (obstacles, bot cars and other racecars, in insertion order).
 
 Quantities (arrays; the env turns row n into the lists the reward function sees):

@@ -1,4 +1,4 @@
-"""Static obstacles: where DeepRacer puts them on the track (DEEPRACER.md section 6).
+"""Static obstacles: where DeepRacer puts them on the track (docs/deepracer.md section 6).
 
 Placement, batched over `n_worlds` independent worlds with K obstacles each:
 
@@ -317,7 +317,7 @@ def place_obstacles(
 def obstacle_reset_poses(
     track: Track, obstacle_dists: np.ndarray, obstacle_lanes: np.ndarray, offset: float = -1.0
 ) -> np.ndarray:
-    """Poses (N, 3) where a car restarts after crashing into an obstacle (DEEPRACER.md 5.3): on
+    """Poses (N, 3) where a car restarts after crashing into an obstacle (docs/deepracer.md 5.3): on
     the lane opposite the obstacle, `offset` metres of centre line from it (-RESET_BEHIND_DIST
     behind, the default -1.0; +RESET_AHEAD_DIST for the mercy reset). obstacle_dists and
     obstacle_lanes (N,) are the crashed obstacle's `Obstacles.dists` and `Obstacles.lanes`."""

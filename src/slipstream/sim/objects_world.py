@@ -11,6 +11,7 @@ the other racecars of the same world (head-to-head), as DeepRacer lists them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
@@ -38,6 +39,7 @@ from slipstream.sim.objects import (
     INNER_LANE,
     OUTER_LANE,
     ObstacleConfig,
+    Obstacles,
     obstacle_reset_poses,
     place_obstacles,
 )
@@ -76,15 +78,33 @@ class StepObjects(NamedTuple):
     owner: np.ndarray  # index of the racecar an object is (-1 for obstacles and bots)
 
 
+class ObjectState(NamedTuple):
+    """The per-car object state an episode changes (part of `slipstream.sim.state.SimState`)."""
+
+    obstacles: Obstacles
+    """Placed at each reset; (N, K_obstacles, ...)."""
+    obstacle_ndist: np.ndarray
+    """(N, K_obstacles) lap position of each obstacle."""
+    bots: BotCars | None
+    """Bot cars (None without any)."""
+    reverse: np.ndarray
+    """bool (N,): the direction the world's objects were placed for."""
+    crash_counter: np.ndarray
+    """Crashes into static obstacles this episode (reward param `obstacle_crash_counter`)."""
+    last_crash_object: np.ndarray
+    """Index of the object the car crashed into at the last step (-1: none)."""
+
+
 class ObjectWorld:
-    """Objects of N cars' worlds on one track."""
+    """The fixed part of N cars' object worlds on one track: configuration, lane splines, who
+    races whom, and each world's bot lane-change generator. Its methods read and return
+    `ObjectState` values; `lane_rngs` is the only thing they advance."""
 
     def __init__(self, track: Track, num_cars: int, config: WorldObjectsConfig, car: CarParams):
         self.tracks = (track, track.reversed())
         self.config = config
         self.car = car
         self.num_cars = num_cars
-        self.crash_counter = np.zeros(num_cars, dtype=np.int64)
         n = num_cars
         self.k_obstacles = config.obstacles.count
         self.k_bots = config.bots.number_of_bot_cars
@@ -93,14 +113,8 @@ class ObjectWorld:
             raise ValueError(
                 f"{n} cars do not split into worlds of {config.cars_per_world} racecars"
             )
-        self.reverse = np.zeros(n, dtype=bool)
-        rng = np.random.default_rng(0)
-        self.obstacles = place_obstacles(track, config.obstacles, rng, n)
-        self.obstacle_ndist = self.obstacles.dists / track.length
-        self.bots: BotCars | None = None
         self.splines = None
         if self.k_bots:
-            self.bots = reset_bots(track, config.bots, rng, n)
             self.splines = tuple(LaneSplines.from_track(t) for t in self.tracks)
         world = np.arange(n) // config.cars_per_world
         peers = [
@@ -108,8 +122,6 @@ class ObjectWorld:
             for i, w in enumerate(world)
         ]
         self.peers = np.array(peers, dtype=np.int64).reshape(n, self.k_peers)
-        self.last_crash_object = np.full(n, -1, dtype=np.int64)
-        self.current: StepObjects | None = None
         self.lane_rngs = [np.random.default_rng(i) for i in range(n)]
         """Each car's world draws its bot cars' lane-change times from its own generator,
         reseeded from the car's generator at each reset."""
@@ -118,44 +130,72 @@ class ObjectWorld:
     def count(self) -> int:
         return self.config.count
 
+    def initial(self) -> ObjectState:
+        """The objects before any reset (placed from a fixed seed)."""
+        track, n = self.tracks[0], self.num_cars
+        rng = np.random.default_rng(0)
+        obstacles = place_obstacles(track, self.config.obstacles, rng, n)
+        bots = reset_bots(track, self.config.bots, rng, n) if self.k_bots else None
+        return ObjectState(
+            obstacles=obstacles,
+            obstacle_ndist=obstacles.dists / track.length,
+            bots=bots,
+            reverse=np.zeros(n, dtype=bool),
+            crash_counter=np.zeros(n, dtype=np.int64),
+            last_crash_object=np.full(n, -1, dtype=np.int64),
+        )
+
     # ------------------------------------------------------------------ episodes
 
-    def reset(self, cars: np.ndarray, track: Track, rngs: list[np.random.Generator]) -> None:
-        """Place objects for a new episode of the given cars (all driving on `track`)."""
-        self.crash_counter[cars] = 0
-        self.last_crash_object[cars] = -1
-        self.reverse[cars] = track.is_reversed
+    def reset(
+        self, objects: ObjectState, cars: np.ndarray, track: Track, rngs: list[np.random.Generator]
+    ) -> ObjectState:
+        """Objects for a new episode of the given cars (all driving on `track`)."""
+        obstacles = dataclasses.replace(
+            objects.obstacles,
+            **{f.name: getattr(objects.obstacles, f.name).copy() for f in fields(Obstacles)},
+        )
+        obstacle_ndist = objects.obstacle_ndist.copy()
+        bots = objects.bots
+        if self.k_bots:
+            bots = dataclasses.replace(
+                bots,
+                **{
+                    f.name: getattr(bots, f.name).copy()
+                    for f in fields(BotCars)
+                    if isinstance(getattr(bots, f.name), np.ndarray)
+                },
+            )
+        crash_counter = objects.crash_counter.copy()
+        last_crash_object = objects.last_crash_object.copy()
+        reverse = objects.reverse.copy()
+        crash_counter[cars] = 0
+        last_crash_object[cars] = -1
+        reverse[cars] = track.is_reversed
         for i, rng in zip(cars.tolist(), rngs, strict=True):
             if self.k_obstacles:
                 placed = place_obstacles(track, self.config.obstacles, rng, 1)
-                for name in ("poses", "lanes", "dists", "lengths", "widths", "heights"):
-                    getattr(self.obstacles, name)[i] = getattr(placed, name)[0]
-                self.obstacle_ndist[i] = placed.dists[0] / track.length
+                for f in fields(Obstacles):
+                    getattr(obstacles, f.name)[i] = getattr(placed, f.name)[0]
+                obstacle_ndist[i] = placed.dists[0] / track.length
             if self.k_bots:
                 self.lane_rngs[i] = np.random.default_rng(rng.integers(2**63))
                 fresh = reset_bots(track, self.config.bots, rng, 1)
                 for f in fields(BotCars):
                     value = getattr(fresh, f.name)
                     if isinstance(value, np.ndarray):
-                        getattr(self.bots, f.name)[i] = value[0]
-
-    def snapshot(self) -> dict:
-        """The per-car object state a step changes (see `restore`)."""
-        return {
-            "crash_counter": self.crash_counter.copy(),
-            "last_crash_object": self.last_crash_object.copy(),
-            "bots": self.bots,
-        }
-
-    def restore(self, cars: np.ndarray, snap: dict) -> None:
-        """Put back the object state of `cars` (bool mask) from a `snapshot`."""
-        for name in ("crash_counter", "last_crash_object"):
-            setattr(self, name, np.where(cars, snap[name], getattr(self, name)))
-        if self.bots is not None:
-            self.bots = self.bots.replace_worlds(cars, snap["bots"])
+                        getattr(bots, f.name)[i] = value[0]
+        return ObjectState(
+            obstacles, obstacle_ndist, bots, reverse, crash_counter, last_crash_object
+        )
 
     def start_position(
-        self, cars: np.ndarray, arc: np.ndarray, track: Track, training: bool
+        self,
+        objects: ObjectState,
+        cars: np.ndarray,
+        arc: np.ndarray,
+        track: Track,
+        training: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(lane, arc) to start at: lane 0 centre, +1 inner, -1 outer.
 
@@ -163,7 +203,7 @@ class ObjectWorld:
         outer lane, odd on the inner (DeepRacer's grid).
 
         Training: when an obstacle or bot lies within 1 m of the start along the centre line,
-        start on the lane opposite to it (DEEPRACER.md 5.3).
+        start on the lane opposite to it (docs/deepracer.md 5.3).
         """
         lane = np.zeros(len(cars))
         if self.k_peers:
@@ -174,11 +214,11 @@ class ObjectWorld:
             return lane, arc
         dists, lanes = [], []
         if self.k_obstacles:
-            dists.append(self.obstacles.dists[cars])
-            lanes.append(self.obstacles.lanes[cars])
+            dists.append(objects.obstacles.dists[cars])
+            lanes.append(objects.obstacles.lanes[cars])
         if self.k_bots:
-            dists.append(bot_distances(self.bots, 0.0)[cars])
-            lanes.append(self.bots.lane[cars])
+            dists.append(bot_distances(objects.bots, 0.0)[cars])
+            lanes.append(objects.bots.lane[cars])
         d = np.concatenate(dists, axis=1)
         ln = np.concatenate(lanes, axis=1).astype(float)
         gap = np.abs(d - arc[:, None])
@@ -191,9 +231,12 @@ class ObjectWorld:
 
     # ------------------------------------------------------------------ per step
 
-    def update(self, state: CarState, ndist: np.ndarray, sim_time: np.ndarray) -> StepObjects:
-        """Objects of every car's world at sim_time (cached as `current`). Pure placement: the
-        per-step state changes (lane changes, bot pauses) happen in `crashes`."""
+    def place(
+        self, objects: ObjectState, state: CarState, ndist: np.ndarray, sim_time: np.ndarray
+    ) -> StepObjects:
+        """Objects of every car's world at sim_time, the cars at `state` (lap positions `ndist`).
+        Pure placement: the per-step state changes (lane changes, bot pauses) happen in
+        `crashes`."""
         n = self.num_cars
         parts_pose, parts_len, parts_wid, parts_hgt, parts_nd, parts_kind, parts_owner = (
             [],
@@ -205,22 +248,23 @@ class ObjectWorld:
             [],
         )
         if self.k_obstacles:
-            o = self.obstacles
+            o = objects.obstacles
             parts_pose.append(o.poses)
             parts_len.append(o.lengths)
             parts_wid.append(o.widths)
             parts_hgt.append(o.heights)
-            parts_nd.append(self.obstacle_ndist)
+            parts_nd.append(objects.obstacle_ndist)
             parts_kind.append(np.zeros((n, self.k_obstacles), dtype=np.int8))
             parts_owner.append(np.full((n, self.k_obstacles), -1))
         if self.k_bots:
-            fwd = bot_poses(self.bots, self.splines[0], sim_time)
-            rev = bot_poses(self.bots, self.splines[1], sim_time)
-            parts_pose.append(np.where(self.reverse[:, None, None], rev, fwd))
-            parts_len.append(self.bots.lengths)
-            parts_wid.append(self.bots.widths)
+            bots = objects.bots
+            fwd = bot_poses(bots, self.splines[0], sim_time)
+            rev = bot_poses(bots, self.splines[1], sim_time)
+            parts_pose.append(np.where(objects.reverse[:, None, None], rev, fwd))
+            parts_len.append(bots.lengths)
+            parts_wid.append(bots.widths)
             parts_hgt.append(np.full((n, self.k_bots), CAR_HEIGHT))
-            parts_nd.append(bot_distances(self.bots, sim_time) / self.tracks[0].length)
+            parts_nd.append(bot_distances(bots, sim_time) / self.tracks[0].length)
             parts_kind.append(np.ones((n, self.k_bots), dtype=np.int8))
             parts_owner.append(np.full((n, self.k_bots), -1))
         if self.k_peers:
@@ -234,7 +278,7 @@ class ObjectWorld:
             parts_owner.append(self.peers)
         if not parts_pose:
             empty = np.zeros((n, 0))
-            self.current = StepObjects(
+            return StepObjects(
                 np.zeros((n, 0, 3)),
                 empty,
                 empty,
@@ -244,9 +288,8 @@ class ObjectWorld:
                 empty.astype(bool),
                 empty.astype(np.int64),
             )
-            return self.current
         kind = np.concatenate(parts_kind, axis=1)
-        self.current = StepObjects(
+        return StepObjects(
             poses=np.concatenate(parts_pose, axis=1),
             lengths=np.concatenate(parts_len, axis=1),
             widths=np.concatenate(parts_wid, axis=1),
@@ -256,18 +299,19 @@ class ObjectWorld:
             is_bot=kind == 1,
             owner=np.concatenate(parts_owner, axis=1),
         )
-        return self.current
 
     def crashes(
-        self, state: CarState, ndist: np.ndarray, sim_time: np.ndarray, reverse: np.ndarray
-    ) -> np.ndarray:
-        """Whether each car's crash counts this step (DEEPRACER.md 5.3); bots that ran into a
-        car ahead of them pause."""
+        self, objects: ObjectState, state: CarState, ndist: np.ndarray, sim_time: np.ndarray
+    ) -> tuple[np.ndarray, ObjectState, StepObjects]:
+        """Whether each car's crash counts this step (docs/deepracer.md 5.3), the objects' state after
+        it (bots that ran into a car ahead of them pause) and where the objects were."""
+        bots = objects.bots
         if self.k_bots:  # once per step, before the objects are placed for it
-            self.bots = update_lane_changes(self.bots, self.lane_rngs, sim_time)
-        objs = self.update(state, ndist, sim_time)
+            bots = update_lane_changes(bots, self.lane_rngs, sim_time)
+            objects = objects._replace(bots=bots)
+        objs = self.place(objects, state, ndist, sim_time)
         if objs.poses.shape[1] == 0:
-            return np.zeros(self.num_cars, dtype=bool)
+            return np.zeros(self.num_cars, dtype=bool), objects, objs
         car_poses = np.stack([state.x, state.y, state.yaw], axis=1)
         valid = np.ones(objs.is_static.shape, dtype=bool)
         hit = crash_matrix(
@@ -284,20 +328,26 @@ class ObjectWorld:
         if self.k_bots:
             hitting = bots_hitting_car_ahead(hit, ndist, objs.ndist, objs.is_bot, closed)
             lo = self.k_obstacles
-            self.bots = bots_hit(self.bots, hitting[:, lo : lo + self.k_bots], sim_time)
+            bots = bots_hit(bots, hitting[:, lo : lo + self.k_bots], sim_time)
         crashed = counted.any(axis=1)
-        self.last_crash_object = np.where(crashed, np.argmax(counted, axis=1), -1)
-        static_crash = crashed & objs.is_static[np.arange(self.num_cars), self.last_crash_object]
-        self.crash_counter = self.crash_counter + static_crash
-        return crashed
+        last_crash_object = np.where(crashed, np.argmax(counted, axis=1), -1)
+        static_crash = crashed & objs.is_static[np.arange(self.num_cars), last_crash_object]
+        objects = objects._replace(
+            bots=bots,
+            last_crash_object=last_crash_object,
+            crash_counter=objects.crash_counter + static_crash,
+        )
+        return crashed, objects, objs
 
-    def reward_quantities(self, result, object_in_camera=None) -> dict[str, np.ndarray] | None:
-        """Object keys of the reward params for each car (None: no objects in any world).
+    def reward_quantities(
+        self, objs: StepObjects | None, result, object_in_camera=None
+    ) -> dict[str, np.ndarray] | None:
+        """Object keys of the reward params for each car (None: no objects in any world);
+        `objs`: the objects of the step (`StepResult.objects`).
 
         `object_in_camera(poses (N,3), next_object_xy (N,2)) -> (N,) bool` is supplied by the
         env's sensors (the camera frustum lives in the render layer).
         """
-        objs = self.current
         if objs is None or objs.poses.shape[1] == 0:
             return None
         speed = self.config.bots.bot_car_speed if self.k_bots else 0.0
@@ -336,6 +386,7 @@ class ObjectWorld:
 
     def reset_pose(
         self,
+        objects: ObjectState,
         cars: np.ndarray,
         track: Track,
         status: np.ndarray,
@@ -345,7 +396,7 @@ class ObjectWorld:
         reset_behind_dist: float,
         current: CarState | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pose (x, y, yaw) after a reset with penalty (DEEPRACER.md 5.3).
+        """Pose (x, y, yaw) after a reset with penalty (docs/deepracer.md 5.3).
 
         Off track, reversed, immobilized: at the last progress point, on whichever lane (inner or
         outer) is nearer the car. DeepRacer measures that point as prev_progress * L from
@@ -364,15 +415,15 @@ class ObjectWorld:
         _, yaw = track.point_at(arc)
         x, y = xy[:, 0], xy[:, 1]
         crashed = status == ep.CRASHED
-        if crashed.any() and self.current is not None:
-            obj = self.last_crash_object[cars]
+        if crashed.any():
+            obj = objects.last_crash_object[cars]
             static = crashed & (obj >= 0) & (obj < self.k_obstacles)
             if static.any():
                 k = np.where(static, obj, 0)
                 behind = obstacle_reset_poses(
                     track,
-                    self.obstacles.dists[cars, k],
-                    self.obstacles.lanes[cars, k],
+                    objects.obstacles.dists[cars, k],
+                    objects.obstacles.lanes[cars, k],
                     offset=-reset_behind_dist,
                 )
                 x = np.where(static, behind[:, 0], x)

@@ -1,4 +1,4 @@
-"""The reward function's `params` dict (DEEPRACER.md section 1), one per car, from a `StepResult`.
+"""The reward function's `params` dict (docs/deepracer.md section 1), one per car, from a `StepResult`.
 
 All 27 keys, with DeepRacer's types: floats for positions, `steps` a float, heading and
 steering in degrees, `objects_heading` in radians, `waypoints` a list of (x, y) tuples in the

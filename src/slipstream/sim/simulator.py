@@ -5,23 +5,24 @@ every car and returns a `StepResult` of arrays describing the step as DeepRacer 
 (reward params quantities, status, done). The env layer renders sensors, calls the reward
 function and handles autoreset.
 
-Timing follows DEEPRACER.md 1.2: the quantities of step t (position, progress, status) describe
+Timing follows docs/deepracer.md 1.2: the quantities of step t (position, progress, status) describe
 the pose *before* action t is executed; the action is then executed for 1/15 s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
 from slipstream.sim import episode as ep
 from slipstream.sim.car import CarParams, CarState, body_points, front_point, step_cars
-from slipstream.sim.objects_world import ObjectWorld, WorldObjectsConfig
-from slipstream.tracks.track import CenterProjection, Track, progress_percent
-
-PHASE_PREPARE, PHASE_RUN, PHASE_PAUSE = 0, 1, 2
+from slipstream.sim.objects_world import ObjectState, ObjectWorld, StepObjects, WorldObjectsConfig
+from slipstream.sim.state import PHASE_PAUSE, PHASE_PREPARE, PHASE_RUN, SimState, where_cars
+from slipstream.tracks.batch import TrackBatch
+from slipstream.tracks.track import Track, progress_percent
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,291 @@ class StepResult(NamedTuple):
     lap_count: np.ndarray  # laps completed in this episode (continuous evaluation)
     reset_count: np.ndarray
     obstacle_crash_counter: np.ndarray
+    objects: StepObjects | None = None  # every world's objects at the decision
+
+
+@dataclass(frozen=True, eq=False)
+class SimWorld:
+    """The fixed part of a simulation: settings, the car's parameters, the track both ways and
+    the objects' configuration. Only `objects.lane_rngs` changes (bot lane-change draws)."""
+
+    config: SimConfig
+    car: CarParams
+    tracks: tuple[Track, Track]
+    """Index by a car's `reverse` flag: (forward, reversed)."""
+    wheel_offsets: np.ndarray
+    objects: ObjectWorld
+
+    @cached_property
+    def directions(self) -> TrackBatch:
+        """The two driving directions as one batch, indexed by a car's `reverse` flag."""
+        return TrackBatch(self.tracks)
+
+
+class Verdict(NamedTuple):
+    """The episode rules' verdict on one step, per car (`judge_step`)."""
+
+    running: np.ndarray  # a run step (not prepare, pause, or a frozen car)
+    status: np.ndarray  # int8 status reported for the step
+    lap: np.ndarray  # a lap was completed
+    lap_count: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    to_pause: np.ndarray  # a rule fired and resets remain: reset with penalty
+    penalty: np.ndarray  # s of penalty for the step's status
+    immobile_count: np.ndarray
+    reverse_count: np.ndarray
+
+
+def judge_step(
+    cfg: SimConfig,
+    old: SimState,
+    steps: np.ndarray,
+    progress: np.ndarray,
+    crashed: np.ndarray,
+    off_track: np.ndarray,
+    moved: np.ndarray,
+) -> Verdict:
+    """DeepRacer's rules on a step (docs/deepracer.md 5.3): status, laps, end of episode or reset
+    with penalty. Frozen cars report their final status and never end again."""
+    frozen = old.finished
+    running = (old.phase == PHASE_RUN) & ~frozen
+    immobile_count, reverse_count = ep.update_counters(
+        moved, progress, old.prev_progress, old.immobile_count, old.reverse_count, running
+    )
+    status = ep.judge(
+        progress, crashed, off_track, immobile_count, reverse_count, cfg.number_of_reverse_counts
+    )
+    status = np.where(running, status, np.where(old.phase == PHASE_PAUSE, ep.PAUSE, ep.PREPARE))
+    status = status.astype(np.int8)
+    lap = (status == ep.LAP_COMPLETE) & ~frozen
+    failed = running & ~lap & (status != ep.IN_PROGRESS)
+
+    # laps: continuous evaluation keeps going until NUMBER_OF_TRIALS laps
+    lap_count = old.lap_count + lap
+    laps_needed = cfg.number_of_trials if cfg.is_continuous else 1
+    terminated = lap & (lap_count >= laps_needed)
+    # continuous evaluation: an intermediate lap is not the lap rule firing
+    status = np.where(lap & ~terminated, ep.IN_PROGRESS, status).astype(np.int8)
+    can_reset = old.reset_count < cfg.number_of_resets
+    terminated |= failed & ~can_reset
+    to_pause = failed & can_reset
+    penalty = ep.penalty_seconds(status, cfg.off_track_penalty, cfg.collision_penalty)
+    status = np.where(frozen, old.final_status, status).astype(np.int8)
+    truncated = ~terminated & (steps >= cfg.max_steps) & ~frozen
+    return Verdict(
+        running,
+        status,
+        lap,
+        lap_count,
+        terminated,
+        truncated,
+        to_pause,
+        penalty,
+        immobile_count,
+        reverse_count,
+    )
+
+
+def step_sim(
+    world: SimWorld, old: SimState, steering_deg: np.ndarray, speed: np.ndarray
+) -> tuple[SimState, StepResult]:
+    """One control step for every car: the next state and what happened (docs/deepracer.md 1.2).
+
+    Cars whose episode has ended (or never started) are frozen until their reset: the whole
+    state of theirs is kept (`where_cars`), and their result rows say not done, not a run step,
+    final status.
+    """
+    cfg, car = world.config, world.car
+    frozen = old.finished
+    steps = old.steps + 1.0
+    front = front_point(old.car, car)
+    q = track_quantities(world.directions, front, old.reverse)
+    progress = progress_percent(q["ndist"], old.start_ndist, old.prev_progress)
+    wheels_on = world.tracks[0].on_road(body_points(old.car, world.wheel_offsets))
+    off_track = ~wheels_on.any(axis=1)
+    crashed, objects, step_objects = world.objects.crashes(
+        old.objects, old.car, q["ndist"], old.sim_time
+    )
+
+    moved = np.linalg.norm(front - old.prev_xy, axis=1)
+    v = judge_step(cfg, old, steps, progress, crashed, off_track, moved)
+    running, status, lap, to_pause, penalty = v.running, v.status, v.lap, v.to_pause, v.penalty
+    immobile_count, reverse_count = v.immobile_count, v.reverse_count
+    terminated, truncated = v.terminated, v.truncated
+
+    # physics: running cars execute their action; prepare and pause hold the car still.
+    # Cars not moving are at rest (placed so by reset and penalty), or were started with a
+    # speed by `start_from`: their state is kept until their first run step
+    moving = running & ~to_pause
+    car_state = where_cars(moving, step_cars(old.car, steering_deg, speed, car), old.car)
+
+    # phase changes
+    pause_left = np.where(old.phase == PHASE_PAUSE, old.pause_left - car.dt, 0.0)
+    resume = (old.phase == PHASE_PAUSE) & (pause_left <= 1e-9)
+    phase = np.where(old.phase == PHASE_PREPARE, PHASE_RUN, old.phase)
+    phase = np.where(resume, PHASE_RUN, phase).astype(np.int8)
+    prev_progress = np.where(lap, 0.0, progress)
+    prev_xy = front
+    reset_count = old.reset_count
+    if to_pause.any():  # reset with penalty: back on the track and held for the penalty time
+        reset_count = reset_count + to_pause
+        pause_left = np.where(to_pause, penalty, pause_left)
+        phase = np.where(to_pause & (penalty > 0), PHASE_PAUSE, phase).astype(np.int8)
+        immobile_count = np.where(to_pause, 0, immobile_count)
+        reverse_count = np.where(to_pause, 0, reverse_count)
+        car_state = penalty_poses(
+            world, car_state, old, objects, to_pause, status, front, prev_progress
+        )
+        prev_xy = np.where(to_pause[:, None], front_point(car_state, car), prev_xy)
+    ended = terminated | truncated
+    stepped = old._replace(
+        car=car_state,
+        steps=steps,
+        phase=phase,
+        prev_progress=prev_progress,
+        immobile_count=immobile_count,
+        reverse_count=reverse_count,
+        lap_count=v.lap_count,
+        reset_count=reset_count,
+        pause_left=pause_left,
+        sim_time=old.sim_time + car.dt,
+        prev_xy=prev_xy,
+        episodes_done=old.episodes_done + ended,
+        objects=objects,
+    )
+    new = where_cars(~frozen, stepped, old)
+    new = new._replace(
+        final_status=np.where(ended, status, old.final_status).astype(np.int8),
+        finished=old.finished | ended,
+    )
+    result = step_result(
+        old, new, v, front, progress, q, wheels_on, crashed, steering_deg, speed, step_objects
+    )
+    return new, result
+
+
+def step_result(
+    old: SimState,
+    new: SimState,
+    v: Verdict,
+    front: np.ndarray,
+    progress: np.ndarray,
+    q: dict[str, np.ndarray],
+    wheels_on: np.ndarray,
+    crashed: np.ndarray,
+    steering_deg: np.ndarray,
+    speed: np.ndarray,
+    step_objects: StepObjects,
+) -> StepResult:
+    """What a step reports: quantities of the pose before the action (`old`), the verdict, and
+    the counters as the next state (`new`) holds them."""
+    status, to_pause, penalty = v.status, v.to_pause, v.penalty
+    return StepResult(
+        status=status,
+        terminated=v.terminated,
+        truncated=v.truncated,
+        phase_was_run=v.running,
+        steps=new.steps.copy(),
+        front=front,
+        heading_deg=np.degrees(old.car.yaw),
+        progress=progress,
+        ndist=q["ndist"],
+        projection_distance=q["projection_distance"],
+        distance_from_center=q["distance_from_center"],
+        is_left_of_center=q["is_left_of_center"],
+        track_width=q["track_width"],
+        closest_prev=q["closest_prev"],
+        closest_next=q["closest_next"],
+        all_wheels_on_track=wheels_on.all(axis=1),
+        is_offtrack=~wheels_on.any(axis=1),
+        is_crashed=crashed & (status == ep.CRASHED),
+        is_reversed=old.reverse.copy(),
+        sim_time=old.sim_time.copy(),
+        # the row where a rule fires already shows the whole penalty, as DeepRacer writes it
+        pause_duration=np.where(
+            to_pause, penalty, np.where(old.phase == PHASE_PAUSE, old.pause_left, 0.0)
+        ),
+        steering_deg=steering_deg,
+        speed=speed,
+        lap_count=new.lap_count.copy(),
+        reset_count=old.reset_count + to_pause,
+        obstacle_crash_counter=new.objects.crash_counter.copy(),
+        objects=step_objects,
+    )
+
+
+def penalty_poses(
+    world: SimWorld,
+    car_state: CarState,
+    old: SimState,
+    objects: ObjectState,
+    mask: np.ndarray,
+    status: np.ndarray,
+    front: np.ndarray,
+    prev_progress: np.ndarray,
+) -> CarState:
+    """The cars in `mask` (that broke a rule while resets remain) placed at rest where DeepRacer
+    resets them (`ObjectWorld.reset_pose`)."""
+    for rev in (False, True):
+        sel = np.flatnonzero(mask & (old.reverse == rev))
+        if len(sel) == 0:
+            continue
+        x, y, yaw = world.objects.reset_pose(
+            objects,
+            sel,
+            world.tracks[int(rev)],
+            status[sel],
+            old.start_ndist[sel],
+            prev_progress[sel],
+            front[sel],
+            world.config.reset_behind_dist,
+            current=old.car,
+        )
+        car_state = place(car_state, sel, x, y, yaw)
+    return car_state
+
+
+def place(
+    state: CarState,
+    cars: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    yaw: np.ndarray,
+    speed: np.ndarray | float = 0.0,
+    steer: np.ndarray | float = 0.0,
+) -> CarState:
+    """The given cars put at poses (x, y, yaw), one per car, at rest unless given a forward
+    speed and steering angle (rad); no sideways slip, no yaw rate."""
+    arrays = [np.array(a) for a in state]
+    for array, value in zip(arrays, (x, y, yaw, speed, steer, 0.0, 0.0), strict=True):
+        array[cars] = value
+    return CarState(*arrays)
+
+
+def track_quantities(
+    directions: TrackBatch, front: np.ndarray, reverse: np.ndarray
+) -> dict[str, np.ndarray]:
+    """DeepRacer's track quantities for the front points, each measured on the centre line of
+    its car's driving direction (`directions`: the track forward, then reversed), as DeepRacer
+    projects onto the reversed ring when driving in reverse (docs/tracks.md, waypoint ties)."""
+    which = np.asarray(reverse, dtype=np.int64)
+    proj = directions.project(front, which)
+    prev, nxt = directions.closest_waypoints(proj.ndist, which)
+    return {
+        "ndist": proj.ndist,
+        "projection_distance": proj.ndist * directions.length[which],
+        "distance_from_center": proj.distance,
+        "is_left_of_center": directions.is_left_of_center(front, which),
+        "track_width": directions.local_width(proj, which),
+        "closest_prev": prev,
+        "closest_next": nxt,
+    }
 
 
 class Simulator:
-    """N independent DeepRacer episodes on one track, stepped in one batch.
+    """N independent DeepRacer episodes on one track, stepped in one batch: a holder of the
+    current `SimState` (`current`), the fixed `SimWorld` and each car's random generator.
 
     Per-car randomness (start lanes, obstacle placement, bot lane changes) comes from one
     `np.random.Generator` per car, so car i of a batch seeded with seeds[i] behaves exactly like a
@@ -103,40 +385,75 @@ class Simulator:
         base = track.reversed() if track.is_reversed else track
         self.tracks = (base, base.reversed())  # index by the per-car `reverse` flag
         self.track = base
-        self.wheel_offsets = self.car.wheel_offsets()
+        self.objects = ObjectWorld(base, num_cars, self.config.objects, self.car)
+        self.world = SimWorld(
+            self.config, self.car, self.tracks, self.car.wheel_offsets(), self.objects
+        )
         self.rngs = [np.random.default_rng(i) for i in range(num_cars)]
-        n = num_cars
-        self.state = CarState.at_rest(np.zeros(n), np.zeros(n), np.zeros(n))
-        self.reverse = np.full(n, self.config.reverse_dir)
-        self.start_ndist = np.zeros(n)
-        self.episodes_done = np.zeros(n, dtype=np.int64)
-        self.finished = np.ones(n, dtype=bool)
-        """Cars with no episode under way (never reset, or ended): frozen until `reset`."""
-        self.final_status = np.full(n, ep.PREPARE, dtype=np.int8)
         self.start_base = np.array([rng.uniform() for rng in self.rngs])
-        self.start_offsets = np.zeros(n)
+        self.start_offsets = np.zeros(num_cars)
         """Per-car start offsets (fraction of the lap) added to START_POSITION_OFFSET."""
-        self.objects = ObjectWorld(base, n, self.config.objects, self.car)
-        self._alloc_episode_arrays(n)
+        n = num_cars
+        self.current = SimState(
+            car=CarState.at_rest(np.zeros(n), np.zeros(n), np.zeros(n)),
+            steps=np.zeros(n),
+            phase=np.full(n, PHASE_PREPARE, dtype=np.int8),
+            prev_progress=np.zeros(n),
+            immobile_count=np.zeros(n, dtype=np.int64),
+            reverse_count=np.zeros(n, dtype=np.int64),
+            lap_count=np.zeros(n, dtype=np.int64),
+            reset_count=np.zeros(n, dtype=np.int64),
+            pause_left=np.zeros(n),
+            sim_time=np.zeros(n),
+            prev_xy=np.zeros((n, 2)),
+            reverse=np.full(n, self.config.reverse_dir),
+            start_ndist=np.zeros(n),
+            episodes_done=np.zeros(n, dtype=np.int64),
+            finished=np.ones(n, dtype=bool),
+            final_status=np.full(n, ep.PREPARE, dtype=np.int8),
+            objects=self.objects.initial(),
+        )
+
+    # the parts of the current state other layers read
+    @property
+    def state(self) -> CarState:
+        """The cars' physical state."""
+        return self.current.car
+
+    @property
+    def finished(self) -> np.ndarray:
+        return self.current.finished
+
+    @property
+    def episodes_done(self) -> np.ndarray:
+        return self.current.episodes_done
+
+    @property
+    def start_ndist(self) -> np.ndarray:
+        return self.current.start_ndist
+
+    @property
+    def prev_progress(self) -> np.ndarray:
+        return self.current.prev_progress
+
+    @property
+    def reset_count(self) -> np.ndarray:
+        return self.current.reset_count
+
+    @property
+    def reverse(self) -> np.ndarray:
+        return self.current.reverse
+
+    @property
+    def sim_time(self) -> np.ndarray:
+        return self.current.sim_time
 
     # ----------------------------------------------------------------- episode bookkeeping
-
-    def _alloc_episode_arrays(self, n: int) -> None:
-        self.steps = np.zeros(n)
-        self.phase = np.full(n, PHASE_PREPARE, dtype=np.int8)
-        self.prev_progress = np.zeros(n)
-        self.immobile_count = np.zeros(n, dtype=np.int64)
-        self.reverse_count = np.zeros(n, dtype=np.int64)
-        self.lap_count = np.zeros(n, dtype=np.int64)
-        self.reset_count = np.zeros(n, dtype=np.int64)
-        self.pause_left = np.zeros(n)
-        self.sim_time = np.zeros(n)
-        self.prev_xy = np.zeros((n, 2))
 
     def seed(self, seeds: list[int]) -> None:
         """One generator per car; also restarts each car's round robin."""
         self.rngs = [np.random.default_rng(s) for s in seeds]
-        self.episodes_done[:] = 0
+        self.current = self.current._replace(episodes_done=np.zeros(self.num_cars, dtype=np.int64))
         self.start_base = np.array([rng.uniform() for rng in self.rngs])
 
     def _initial_start_ndist(self, index: np.ndarray) -> np.ndarray:
@@ -145,7 +462,7 @@ class Simulator:
         if cfg.change_start_position and cfg.training:
             if cfg.spread_start_positions:
                 offset = offset + self.start_base[index]
-            offset = offset + self.episodes_done[index] * cfg.round_robin_advance_dist
+            offset = offset + self.current.episodes_done[index] * cfg.round_robin_advance_dist
         return np.mod(offset, 1.0)
 
     def reset(self, mask: np.ndarray | None = None) -> None:
@@ -154,30 +471,50 @@ class Simulator:
         idx = np.arange(self.num_cars) if mask is None else np.flatnonzero(mask)
         if len(idx) == 0:
             return
+        s = self.current
+        reverse = s.reverse.copy()
         if cfg.alternate_driving_direction and cfg.training:
-            self.reverse[idx] = cfg.reverse_dir ^ (self.episodes_done[idx] % 2 == 1)
+            reverse[idx] = cfg.reverse_dir ^ (s.episodes_done[idx] % 2 == 1)
         else:
-            self.reverse[idx] = cfg.reverse_dir
-        self.start_ndist[idx] = self._initial_start_ndist(idx)
+            reverse[idx] = cfg.reverse_dir
+        start_ndist = s.start_ndist.copy()
+        start_ndist[idx] = self._initial_start_ndist(idx)
+        car_state, objects = s.car, s.objects
         for rev in (False, True):
-            sel = idx[self.reverse[idx] == rev]
+            sel = idx[reverse[idx] == rev]
             if len(sel) == 0:
                 continue
             track = self.tracks[int(rev)]
-            self.objects.reset(sel, track, [self.rngs[i] for i in sel])
-            arc = self.start_ndist[sel] * track.length
-            lane, arc = self.objects.start_position(sel, arc, track, training=cfg.training)
+            objects = self.objects.reset(objects, sel, track, [self.rngs[i] for i in sel])
+            arc = start_ndist[sel] * track.length
+            lane, arc = self.objects.start_position(objects, sel, arc, track, cfg.training)
             xy, yaw = track.point_at(arc)
             lane_xy = track.lane_point_at(arc, lane)
             xy = np.where((lane != 0)[:, None], lane_xy, xy)
-            self._place(sel, xy[:, 0], xy[:, 1], yaw)
-        for arr in (self.steps, self.prev_progress, self.pause_left, self.sim_time):
-            arr[idx] = 0.0
-        for arr in (self.immobile_count, self.reverse_count, self.lap_count, self.reset_count):
-            arr[idx] = 0
-        self.phase[idx] = PHASE_PREPARE
-        self.prev_xy[idx] = front_point(self.state, self.car)[idx]
-        self.finished[idx] = False
+            car_state = place(car_state, sel, xy[:, 0], xy[:, 1], yaw)
+        fresh = np.zeros(self.num_cars, dtype=bool)
+        fresh[idx] = True
+
+        def zero(a: np.ndarray) -> np.ndarray:
+            return np.where(fresh, 0, a).astype(a.dtype)
+
+        self.current = s._replace(
+            car=car_state,
+            steps=zero(s.steps),
+            phase=np.where(fresh, PHASE_PREPARE, s.phase).astype(np.int8),
+            prev_progress=zero(s.prev_progress),
+            immobile_count=zero(s.immobile_count),
+            reverse_count=zero(s.reverse_count),
+            lap_count=zero(s.lap_count),
+            reset_count=zero(s.reset_count),
+            pause_left=zero(s.pause_left),
+            sim_time=zero(s.sim_time),
+            prev_xy=np.where(fresh[:, None], front_point(car_state, self.car), s.prev_xy),
+            reverse=reverse,
+            start_ndist=start_ndist,
+            finished=s.finished & ~fresh,
+            objects=objects,
+        )
 
     def start_from(
         self,
@@ -191,228 +528,37 @@ class Simulator:
         heading (rad), forward speed (m/s) and steering as a command (deg) the servo has settled
         at. Progress of the episode counts from this pose; the pose may be off the track."""
         cars = np.asarray(cars, dtype=np.int64)
+        s = self.current
         base = front - self.car.front_point_x * np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
         steer = self.car.steering_gain * np.radians(
             np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
         )
-        self._place(cars, base[:, 0], base[:, 1], yaw, speed, steer)
-        proj = self.track.project(front)
-        self.start_ndist[cars] = self._directed_ndist(proj, self.reverse[cars])
-        self.prev_xy[cars] = front
-
-    def _place(
-        self,
-        cars: np.ndarray,
-        x: np.ndarray,
-        y: np.ndarray,
-        yaw: np.ndarray,
-        speed: np.ndarray | float = 0.0,
-        steer: np.ndarray | float = 0.0,
-    ) -> None:
-        """Put the given cars at poses (x, y, yaw), one per car, at rest unless given a forward
-        speed and steering angle (rad); no sideways slip, no yaw rate."""
-        arrays = [np.array(a) for a in self.state]
-        for array, value in zip(arrays, (x, y, yaw, speed, steer, 0.0, 0.0), strict=True):
-            array[cars] = value
-        self.state = CarState(*arrays)
+        car_state = place(s.car, cars, base[:, 0], base[:, 1], yaw, speed, steer)
+        start_ndist = s.start_ndist.copy()
+        start_ndist[cars] = self.world.directions.project(front, s.reverse[cars].astype(int)).ndist
+        prev_xy = s.prev_xy.copy()
+        prev_xy[cars] = front
+        self.current = s._replace(car=car_state, start_ndist=start_ndist, prev_xy=prev_xy)
 
     # ----------------------------------------------------------------- geometry
 
-    def _directed_ndist(
-        self, proj: CenterProjection, reverse: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Normalised lap position from waypoint 0 in each car's own driving direction, measured
-        on the centre line that direction drives (`reverse`: the cars' flags, all by default)."""
-        fwd, rev = self.tracks
-        backward = fwd.backward_ndist(rev, proj)
-        return np.where(self.reverse if reverse is None else reverse, backward, proj.ndist)
-
     def lap_position(self, points: np.ndarray) -> np.ndarray:
         """DeepRacer's ndist of points (one per car) in each car's driving direction."""
-        return self._directed_ndist(self.track.project(points))
+        return self.world.directions.project(points, self.current.reverse.astype(int)).ndist
 
-    def _track_quantities(self, front: np.ndarray) -> dict[str, np.ndarray]:
-        """DeepRacer's track quantities for the front points, in each car's driving direction."""
-        fwd, rev = self.tracks
-        proj = fwd.project(front)
-        rv = self.reverse
-        ndist = self._directed_ndist(proj)
-        prev_f, next_f = fwd.closest_waypoints(ndist)
-        prev_r, next_r = rev.closest_waypoints(ndist)
-        left_fwd = fwd.is_left_of_center(front)
-        return {
-            "ndist": ndist,
-            "projection_distance": ndist * fwd.length,
-            "distance_from_center": proj.distance,
-            "is_left_of_center": np.where(rv, ~left_fwd, left_fwd),
-            "track_width": fwd.local_width(front),
-            "closest_prev": np.where(rv, prev_r, prev_f),
-            "closest_next": np.where(rv, next_r, next_f),
-        }
+    def objects_now(self) -> StepObjects:
+        """The objects of every car's world at the current sim time (for the sensors)."""
+        s = self.current
+        return self.objects.place(
+            s.objects, s.car, self.lap_position(front_point(s.car, self.car)), s.sim_time
+        )
 
     # ----------------------------------------------------------------- step
 
-    def _frozen_snapshot(self, frozen: np.ndarray) -> dict | None:
-        """The per-car state of the finished cars, to put back after a step (None: none)."""
-        if not frozen.any():
-            return None
-        names = ("steps", "phase", "prev_progress", "immobile_count", "reverse_count")
-        names += ("lap_count", "reset_count", "pause_left", "sim_time", "prev_xy")
-        return {
-            "arrays": {name: getattr(self, name).copy() for name in names},
-            "state": self.state,
-            "objects": self.objects.snapshot(),
-        }
-
-    def _restore_frozen(self, frozen: np.ndarray, snap: dict) -> None:
-        for name, old in snap["arrays"].items():
-            new = getattr(self, name)
-            mask = frozen.reshape((-1,) + (1,) * (new.ndim - 1))
-            setattr(self, name, np.where(mask, old, new).astype(new.dtype))
-        self.state = self.state.replace_where(frozen, snap["state"])
-        self.objects.restore(frozen, snap["objects"])
-
     def step(self, steering_deg: np.ndarray, speed: np.ndarray) -> StepResult:
-        """One control step for every car. Commands are DeepRacer action values (pre-clip).
-
-        Cars whose episode has ended (or never started) are frozen until their `reset`: nothing
-        of theirs changes, and their result rows say not done, not a run step, final status.
-        """
-        cfg = self.config
+        """One control step for every car (`step_sim`). Commands are DeepRacer action values
+        (pre-clip)."""
         steering_deg = np.asarray(steering_deg, dtype=np.float64).reshape(self.num_cars)
         speed = np.asarray(speed, dtype=np.float64).reshape(self.num_cars)
-        frozen = self.finished.copy()
-        snap = self._frozen_snapshot(frozen)
-        self.steps += 1.0
-        state = self._judged = self.state
-        front = front_point(state, self.car)
-        q = self._track_quantities(front)
-        progress = progress_percent(q["ndist"], self.start_ndist, self.prev_progress)
-        wheels_on = self.track.on_road(body_points(state, self.wheel_offsets))
-        all_on = wheels_on.all(axis=1)
-        off_track = ~wheels_on.any(axis=1)
-        crashed = self.objects.crashes(state, q["ndist"], self.sim_time, self.reverse)
-
-        running = (self.phase == PHASE_RUN) & ~frozen
-        moved = np.linalg.norm(front - self.prev_xy, axis=1)
-        self.immobile_count, self.reverse_count = ep.update_counters(
-            moved, progress, self.prev_progress, self.immobile_count, self.reverse_count, running
-        )
-        status = ep.judge(
-            progress,
-            crashed,
-            off_track,
-            self.immobile_count,
-            self.reverse_count,
-            cfg.number_of_reverse_counts,
-        )
-        status = np.where(
-            running, status, np.where(self.phase == PHASE_PAUSE, ep.PAUSE, ep.PREPARE)
-        )
-        status = status.astype(np.int8)
-        lap = (status == ep.LAP_COMPLETE) & ~frozen
-        failed = running & ~lap & (status != ep.IN_PROGRESS)
-
-        # laps: continuous evaluation keeps going until NUMBER_OF_TRIALS laps
-        self.lap_count = self.lap_count + lap
-        laps_needed = cfg.number_of_trials if cfg.is_continuous else 1
-        terminated = lap & (self.lap_count >= laps_needed)
-        # continuous evaluation: an intermediate lap is not the lap rule firing
-        status = np.where(lap & ~terminated, ep.IN_PROGRESS, status).astype(np.int8)
-        can_reset = self.reset_count < cfg.number_of_resets
-        terminated |= failed & ~can_reset
-        to_pause = failed & can_reset
-        penalty = ep.penalty_seconds(status, cfg.off_track_penalty, cfg.collision_penalty)
-        status = np.where(frozen, self.final_status, status).astype(np.int8)
-        truncated = ~terminated & (self.steps >= cfg.max_steps) & ~frozen
-
-        result = StepResult(
-            status=status,
-            terminated=terminated,
-            truncated=truncated,
-            phase_was_run=running,
-            steps=self.steps.copy(),
-            front=front,
-            heading_deg=np.degrees(state.yaw),
-            progress=progress,
-            ndist=q["ndist"],
-            projection_distance=q["projection_distance"],
-            distance_from_center=q["distance_from_center"],
-            is_left_of_center=q["is_left_of_center"],
-            track_width=q["track_width"],
-            closest_prev=q["closest_prev"],
-            closest_next=q["closest_next"],
-            all_wheels_on_track=all_on,
-            is_offtrack=off_track,
-            is_crashed=crashed & (status == ep.CRASHED),
-            is_reversed=self.reverse.copy(),
-            sim_time=self.sim_time.copy(),
-            # the row where a rule fires already shows the whole penalty, as DeepRacer writes it
-            pause_duration=np.where(
-                to_pause, penalty, np.where(self.phase == PHASE_PAUSE, self.pause_left, 0.0)
-            ),
-            steering_deg=steering_deg,
-            speed=speed,
-            lap_count=self.lap_count.copy(),
-            reset_count=self.reset_count + to_pause,
-            obstacle_crash_counter=self.objects.crash_counter.copy(),
-        )
-
-        # physics: running cars execute their action; prepare and pause hold the car still
-        moving = running & ~to_pause
-        self.prev_xy = front
-        new_state = step_cars(state, steering_deg, speed, self.car)
-        # cars not moving are at rest (placed so by reset and penalty), or were started with a
-        # speed by `start_from`: their state is kept until their first run step
-        self.state = state.replace_where(moving, new_state)
-        self.sim_time = self.sim_time + self.car.dt
-
-        # phase changes
-        self.pause_left = np.where(self.phase == PHASE_PAUSE, self.pause_left - self.car.dt, 0.0)
-        resume = (self.phase == PHASE_PAUSE) & (self.pause_left <= 1e-9)
-        self.phase = np.where(self.phase == PHASE_PREPARE, PHASE_RUN, self.phase)
-        self.phase = np.where(resume, PHASE_RUN, self.phase).astype(np.int8)
-        self.prev_progress = np.where(lap, 0.0, progress)
-        if to_pause.any():
-            self._start_penalty(to_pause, status, result)
-        ended = terminated | truncated
-        self.episodes_done += ended
-        if snap is not None:
-            self._restore_frozen(frozen, snap)
-            result = result._replace(
-                steps=self.steps.copy(),
-                sim_time=np.where(frozen, self.sim_time, result.sim_time),
-                lap_count=self.lap_count.copy(),
-                reset_count=np.where(frozen, self.reset_count, result.reset_count),
-                obstacle_crash_counter=self.objects.crash_counter.copy(),
-            )
-        self.final_status = np.where(ended, status, self.final_status).astype(np.int8)
-        self.finished |= ended
+        self.current, result = step_sim(self.world, self.current, steering_deg, speed)
         return result
-
-    def _start_penalty(self, mask: np.ndarray, status: np.ndarray, result: StepResult) -> None:
-        """Reset cars that broke a rule while resets remain, and hold them for the penalty time."""
-        cfg = self.config
-        self.reset_count = self.reset_count + mask
-        penalty = ep.penalty_seconds(status, cfg.off_track_penalty, cfg.collision_penalty)
-        self.pause_left = np.where(mask, penalty, self.pause_left)
-        self.phase = np.where(mask & (penalty > 0), PHASE_PAUSE, self.phase).astype(np.int8)
-        self.immobile_count = np.where(mask, 0, self.immobile_count)
-        self.reverse_count = np.where(mask, 0, self.reverse_count)
-        for rev in (False, True):
-            sel = np.flatnonzero(mask & (self.reverse == rev))
-            if len(sel) == 0:
-                continue
-            track = self.tracks[int(rev)]
-            x, y, yaw = self.objects.reset_pose(
-                sel,
-                track,
-                status[sel],
-                self.start_ndist[sel],
-                self.prev_progress[sel],
-                result.front[sel],
-                cfg.reset_behind_dist,
-                current=self._judged,
-            )
-            self._place(sel, x, y, yaw)
-        self.prev_xy = np.where(mask[:, None], front_point(self.state, self.car), self.prev_xy)

@@ -167,14 +167,6 @@ class Track:
         (a point at a segment's end gets that waypoint's arc exactly; `TrackBatch.arc_at`)."""
         return self.batch.arc_at(np.zeros_like(segment), segment, fraction)
 
-    def backward_ndist(self, backward: Track, proj: CenterProjection) -> np.ndarray:
-        """DeepRacer's ndist on `backward` (this road driven the other way) of points projected
-        onto this track: measured along the reversed centre line itself, as DeepRacer projects
-        onto its reversed ring, not as 1 - ndist (which breaks waypoint ties by rounding)."""
-        back_arc = backward.arc_at(len(self.center) - 2 - proj.segment, 1.0 - proj.fraction)
-        ndist = back_arc / backward.length
-        return np.mod(ndist, 1.0) if self.closed else ndist
-
     def closest_waypoints(self, ndist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """DeepRacer's `find_prev_next` over waypoint ndists: ([prev], [next]) index arrays."""
         return self.batch.closest_waypoints(ndist, 0)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections import deque
@@ -29,21 +28,11 @@ from typing import Any
 import numpy as np
 
 from slipstream.runs import RunLayout, RunStorage
+from slipstream.runs.logs import parse_checkpoint_uploaded_line, parse_policy_training_line
 from slipstream.viz.summary import EVALUATION_METRICS, LAP_COMPLETE, TRAINING_METRICS
 from slipstream.viz.tail import JsonListTail, TextTail
 
-POLICY_LINE = re.compile(
-    r"Policy training> Surrogate loss=(\S+), KL divergence=(\S+), Entropy=(\S+), "
-    r"training epoch=(\d+)"
-)
-CHECKPOINT_LINE = re.compile(r"Uploaded \d+ files for checkpoint (\d+)")
 LOG_LINES = 200
-INPUT_KEYS = {
-    "model_metadata": "model/model_metadata.json",
-    "reward_function": "reward_function.py",
-    "hyperparameters": "ip/hyperparameters.json",
-    "training_params": "training_params.yaml",
-}
 MAX_INPUT_BYTES = 1_000_000
 
 
@@ -128,14 +117,14 @@ class RunFeed:
         changed = False
         for line in self._sagemaker.read():
             changed = True
-            m = POLICY_LINE.search(line)
-            if m:
-                self._epochs.append(tuple(float(m.group(k)) for k in (1, 2, 3)))
+            epoch = parse_policy_training_line(line)
+            if epoch is not None:
+                self._epochs.append(epoch[:3])
                 self._log.append(line)
                 continue
-            m = CHECKPOINT_LINE.search(line)
-            if m and self._epochs:
-                self._learner[int(m.group(1)) - 1] = tuple(np.mean(self._epochs, axis=0))
+            checkpoint = parse_checkpoint_uploaded_line(line)
+            if checkpoint is not None and self._epochs:
+                self._learner[checkpoint - 1] = tuple(np.mean(self._epochs, axis=0))
                 self._epochs = []
         for line in self._robomaker.read():
             changed = True
@@ -152,7 +141,14 @@ class RunFeed:
 
     def _poll_inputs(self) -> bool:
         changed = False
-        for name, key in INPUT_KEYS.items():
+        layout = RunLayout(self.storage)
+        inputs = {
+            "model_metadata": layout.model_metadata,
+            "reward_function": layout.reward_function,
+            "hyperparameters": layout.hyperparameters,
+            "training_params": layout.training_params(),
+        }
+        for name, key in inputs.items():
             try:
                 size = int(self.storage.fs.size(self.storage.path(key)))
             except (FileNotFoundError, OSError):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from slipstream.runs import RunStorage
+from slipstream.runs import RunLayout, RunStorage
 from slipstream.viz.plots import (
     EVALUATION_COLOR,
     TRAINING_COLOR,
@@ -344,9 +344,10 @@ def _img(png: bytes | None, alt: str) -> str:
 def _inputs_html(storage: RunStorage) -> tuple[str, dict[str, Any] | None]:
     meta = None
     parts = []
-    if storage.exists("model/model_metadata.json"):
+    key = RunLayout(storage).model_metadata
+    if storage.exists(key):
         try:
-            meta = json.loads(storage.read_text("model/model_metadata.json"))
+            meta = json.loads(storage.read_text(key))
         except json.JSONDecodeError:
             meta = None
     labels = _action_labels(meta)

@@ -1,7 +1,7 @@
 """Numbers of a run folder for people: episodes, per-iteration summaries, evaluation runs.
 
 Reads ``metrics/TrainingMetrics[_<w>].json``, ``metrics/EvaluationMetrics-<ts>.json`` and the
-training simtraces of a run folder (DEEPRACER.md 7), local or over fsspec.
+training simtraces of a run folder (docs/deepracer.md 7), local or over fsspec.
 
 Iteration of an episode, as deepracer-utils derives it: ``(episode - 1) // E`` where ``E`` is the
 largest ``trial`` of worker 0's training episodes (its episodes per iteration), used for every

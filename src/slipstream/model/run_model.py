@@ -70,7 +70,7 @@ def load_policy_module(
     storage: RunStorage, metadata: ModelMetadata, checkpoint: str = "best"
 ) -> tuple[Any, str]:
     """(policy tower with the checkpoint's weights, in eval mode; checkpoint name)."""
-    from slipstream.rollout.policy import build_policy  # torch: only for checkpoints
+    from slipstream.model.policy import build_policy  # torch: only for checkpoints
 
     name = resolve_checkpoint(storage, checkpoint)
     state = load_checkpoint(storage, name)

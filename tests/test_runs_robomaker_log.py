@@ -19,9 +19,10 @@ from slipstream.runs.robomaker_log import (
     best_model_lines,
     evaluation_episode_lines,
     params_lines,
+    sim_trace_lines,
     training_episode_lines,
 )
-from slipstream.runs.simtrace import SIMTRACE_COLUMNS
+from slipstream.runs.simtrace import SIMTRACE_COLUMNS, sim_trace_log_lines
 from small_training import small_config
 
 REAL_LOGS = sorted(
@@ -263,3 +264,35 @@ def test_params_lines_name_the_model_and_keep_lists() -> None:
         "WORLD_NAME": "x",
     }
     assert " * /CAR_COLOR: Black" in lines
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_sim_trace_lines_equal_the_row_formatter(continuous: bool) -> None:
+    rng = np.random.default_rng(1)
+    n = 50
+    cols: dict[str, object] = {name: rng.normal(size=n) * 40 for name in SIMTRACE_COLUMNS}
+    cols.update(
+        episode=rng.integers(0, 9, n),
+        steps=rng.integers(1, 300, n).astype(float),
+        action=rng.normal(size=(n, 2)).astype(np.float32) if continuous else rng.integers(0, 7, n),
+        done=rng.random(n) < 0.5,
+        all_wheels_on_track=rng.random(n) < 0.5,
+        closest_waypoint=rng.integers(0, 200, n),
+        track_len=23.12,
+        episode_status=np.array(["in_progress", "off_track"] * (n // 2), dtype=object),
+        obstacle_crash_counter=rng.integers(0, 3, n),
+        X=rng.normal(size=n).astype(np.float32),
+    )
+    assert sim_trace_lines(cols) == sim_trace_log_lines(cols)
+    # the example line of DeepRacer's simapp, from its values
+    row = dict(
+        episode=[0], steps=[2.0], X=[0.2078], Y=[-2.1730], yaw=[179.9865], steer=[20.0],
+        throttle=[1.25], action=[9], reward=[0.2333], done=[False], all_wheels_on_track=[True],
+        progress=[0.2333], closest_waypoint=[0], track_len=[60.0], tstamp=[36.75],
+        episode_status=["in_progress"], pause_duration=[0.0], obstacle_crash_counter=[0],
+        wall_clock=[1772822267.8575],
+    )  # fmt: skip
+    assert sim_trace_lines(row) == [
+        "SIM_TRACE_LOG:0,2,0.2078,-2.1730,179.9865,20.00,1.25,9,0.2333,False,True,0.2333,0,"
+        "60.00,36.75,in_progress,0.00,0,1772822267.8575"
+    ]

@@ -23,7 +23,7 @@ deepracer-utils' `SimulationLogsIO` / `DeepRacerLog`) look for::
 rl_coach's success rate is always 0.0 in DeepRacer (no target reward is set), and
 deepracer-log-guru matches that text exactly, so it is written as 0.0. Each rollout worker's
 rl_coach agent is ``Worker=0`` in its own log. A ``SIM_TRACE_LOG`` line is formatted from the
-simtrace row (`slipstream.runs.simtrace.sim_trace_log_line`), so the log and the simtrace CSV
+simtrace row (`sim_trace_lines`, DeepRacer's printf formats), so the log and the simtrace CSV
 carry the same values in the same order.
 """
 
@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from slipstream.runs.simtrace import SIMTRACE_COLUMNS, sim_trace_log_line
+from slipstream.runs.simtrace import SIMTRACE_COLUMNS, continuous_action_text
 
 AGENT_NAME = "main_level/agent"
 RESET_LINES = ("Reset agent", "Reset agent finished")
@@ -99,15 +99,64 @@ def episode_line(prefix: str, episode: int, total_reward: float, steps: int, ite
     )
 
 
-def _rows_of_episode(columns: Mapping[str, Any], episode: int) -> list[dict[str, Any]]:
-    """The simtrace rows (dicts keyed by column) whose ``episode`` is `episode`, in order."""
+def _action_texts(values: np.ndarray) -> list[str]:
+    if values.ndim == 2:  # continuous: [steering speed]
+        return [continuous_action_text(a, b) for a, b in values.astype(np.float64).tolist()]
+    if values.dtype.kind in "US" or values.dtype == object:
+        return [str(v) for v in values.tolist()]
+    return [str(int(v)) for v in values.tolist()]
+
+
+def sim_trace_lines(columns: Mapping[str, Any]) -> list[str]:
+    """``SIM_TRACE_LOG:...`` lines of simtrace rows (the simtrace CSV's columns), column by
+    column; each line equals `slipstream.runs.simtrace.sim_trace_log_line` of its row."""
     arrays = {name: np.asarray(columns[name]) for name in SIMTRACE_COLUMNS}
     n = max((len(a) for a in arrays.values() if a.ndim >= 1), default=0)
-    numbers = np.broadcast_to(arrays["episode"], (n,))
-    return [
-        {name: (a[i] if a.ndim >= 1 else a.item()) for name, a in arrays.items()}
-        for i in np.flatnonzero(numbers == episode)
+    arrays = {
+        k: (a if a.ndim >= 1 else np.full(n, a.item(), dtype=a.dtype)) for k, a in arrays.items()
+    }
+
+    def floats(name: str, spec: str) -> list[str]:
+        return [format(v, spec) for v in arrays[name].astype(np.float64).tolist()]
+
+    def ints(name: str) -> list[str]:
+        return [str(int(v)) for v in arrays[name].tolist()]
+
+    def bools(name: str) -> list[str]:
+        return [str(bool(v)) for v in arrays[name].tolist()]
+
+    texts = [
+        ints("episode"),
+        ints("steps"),
+        floats("X", ".4f"),
+        floats("Y", ".4f"),
+        floats("yaw", ".4f"),
+        floats("steer", ".2f"),
+        floats("throttle", ".2f"),
+        _action_texts(arrays["action"]),
+        floats("reward", ".4f"),
+        bools("done"),
+        bools("all_wheels_on_track"),
+        floats("progress", ".4f"),
+        ints("closest_waypoint"),
+        floats("track_len", ".2f"),
+        [str(v) for v in arrays["tstamp"].astype(np.float64).tolist()],
+        [str(v) for v in arrays["episode_status"].tolist()],
+        floats("pause_duration", ".2f"),
+        ints("obstacle_crash_counter"),
+        floats("wall_clock", ".4f"),
     ]
+    return ["SIM_TRACE_LOG:" + ",".join(fields) for fields in zip(*texts, strict=True)]
+
+
+def _lines_by_episode(columns: Mapping[str, Any]) -> dict[int, list[str]]:
+    """SIM_TRACE_LOG lines of the simtrace rows, grouped by their ``episode``, in row order."""
+    lines = sim_trace_lines(columns)
+    numbers = np.broadcast_to(np.asarray(columns["episode"]), (len(lines),))
+    grouped: dict[int, list[str]] = {}
+    for number, line in zip(numbers.tolist(), lines, strict=True):
+        grouped.setdefault(int(number), []).append(line)
+    return grouped
 
 
 def training_episode_lines(
@@ -121,10 +170,11 @@ def training_episode_lines(
             0-based, so episode ``e`` has the rows whose ``episode`` is ``e - 1``.
         iteration: the ``Training iteration`` field.
     """
+    traced = _lines_by_episode(simtrace)
     lines: list[str] = []
     for e in episodes:
         lines.extend(RESET_LINES)
-        lines.extend(sim_trace_log_line(row) for row in _rows_of_episode(simtrace, e.episode - 1))
+        lines.extend(traced.get(e.episode - 1, ()))
         lines.append(episode_line("Training", e.episode, e.total_reward, e.steps, iteration))
     return lines
 
@@ -193,5 +243,6 @@ __all__ = [
     "evaluation_episode_lines",
     "params_lines",
     "reward_text",
+    "sim_trace_lines",
     "training_episode_lines",
 ]

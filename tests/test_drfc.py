@@ -237,6 +237,7 @@ def test_train_and_evaluate_a_drfc_folder(drfc_bucket, moto_endpoint, tmp_path, 
     assert main(["train", "--drfc", str(folder), "--iterations", "2"]) == 0
     captured = capsys.readouterr()
     assert captured.err.count("DR_GUI_ENABLE") == 1
+    assert f"--out s3://{bucket}/{PREFIX}-tf && dr-upload-model -p {PREFIX}-tf" in captured.err
     assert f"into s3://{bucket}/{PREFIX}" in captured.out
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=PREFIX)["Contents"]}
     assert {

@@ -80,6 +80,17 @@ def use_drfc_storage(config: DrfcConfig) -> None:
         print(f"slipstream: {warning}", file=sys.stderr)
 
 
+def upload_hint(config: DrfcConfig) -> str:
+    """How the trained model reaches dr-upload-model: its run folder holds PyTorch checkpoints,
+    which the script would copy as they are and the console cannot load."""
+    tf_prefix = f"{config.model_prefix}-tf"
+    return (
+        f"slipstream: {config.run} will hold PyTorch checkpoints; for dr-upload-model export a "
+        f"TensorFlow model first: slipstream export {config.run} --format deepracer --out "
+        f"s3://{config.bucket}/{tf_prefix} && dr-upload-model -p {tf_prefix}"
+    )
+
+
 def _drfc_custom_files(config: DrfcConfig) -> str:
     """The custom files from the bucket (DR_LOCAL_S3_*_KEY), else DIR/custom_files."""
     keys = {
@@ -101,6 +112,7 @@ def train_arguments(args: argparse.Namespace) -> argparse.Namespace:
     if getattr(args, "drfc", None):
         config = load_drfc(args.drfc)
         use_drfc_storage(config)
+        print(upload_hint(config), file=sys.stderr)
         values.update(
             run=config.run,
             custom_files=args.custom_files or _drfc_custom_files(config),

@@ -111,9 +111,14 @@ def run_folder_contents(folder) -> dict[str, object]:
         elif path.name == "deepracer_checkpoints.json":
             index = json.loads(path.read_text())
             contents[key] = {k: {**v, "time_stamp": 0} for k, v in index.items() if v}
-        elif path.suffix == ".log":  # without the lines saying where the workers run
+        elif path.suffix == ".log":  # without where the workers run, the model's (folder's)
+            # name and the steps' wall-clock times
             lines = path.read_text().replace(str(folder), "RUN").splitlines()
-            contents[key] = [ln for ln in lines if not ln.startswith("Worker> ")]
+            contents[key] = [
+                ln.rsplit(",", 1)[0] if ln.startswith("SIM_TRACE_LOG:") else ln
+                for ln in lines
+                if not ln.startswith(("Worker> ", "[s3] Successfully downloaded yaml"))
+            ]
         elif path.suffix != ".sha256":
             contents[key] = path.read_text().replace(str(folder), "RUN")
     return contents

@@ -7,7 +7,14 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="run folder: a path or s3://bucket/prefix")
+    parser.add_argument(
+        "run", metavar="RUN", nargs="?", help="run folder: a path or s3://bucket/prefix"
+    )
+    parser.add_argument(
+        "--drfc",
+        metavar="DIR",
+        help="a DeepRacer-for-Cloud folder: evaluate as dr-start-evaluation would (DR_EVAL_*)",
+    )
     parser.add_argument("--track", help="track name or .npy path (default: the run's WORLD_NAME)")
     parser.add_argument(
         "--trials", type=int, default=3, help="trials, or laps with --continuous (default 3)"
@@ -50,7 +57,15 @@ def run(args: argparse.Namespace) -> int:
     if args.trials < 1:
         print("slipstream evaluate: --trials must be at least 1", file=sys.stderr)
         return 2
+    if bool(args.run) == bool(args.drfc):
+        print("slipstream evaluate: give a RUN folder or --drfc DIR", file=sys.stderr)
+        return 2
     try:
+        if args.drfc:
+            from slipstream.commands.drfc_inputs import evaluate_drfc
+
+            evaluate_drfc(args)
+            return 0
         evaluate_run(
             args.run,
             track=args.track,

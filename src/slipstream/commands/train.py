@@ -9,7 +9,15 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     inputs = parser.add_argument_group("inputs (DeepRacer files)")
-    inputs.add_argument("--custom-files", metavar="DIR", help="a DRfC custom_files folder")
+    inputs.add_argument(
+        "--custom-files", metavar="DIR", help="a DRfC custom_files folder (or s3://bucket/prefix)"
+    )
+    inputs.add_argument(
+        "--drfc",
+        metavar="DIR",
+        help="a DeepRacer-for-Cloud folder (run.env, system.env): train as dr-start-training "
+        "would, into s3://$DR_LOCAL_S3_BUCKET/$DR_LOCAL_S3_MODEL_PREFIX (docs/drfc.md)",
+    )
     inputs.add_argument(
         "--example",
         choices=["racing"],
@@ -183,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
+        from slipstream.commands.drfc_inputs import train_arguments
+
+        args = train_arguments(args)
         config = build_config(args)
         if args.resume and not args.custom_files and not args.model_metadata:
             config = inputs_from_run(config, keep_reward_function=bool(args.reward_function))

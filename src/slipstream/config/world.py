@@ -56,6 +56,7 @@ DRFC_DEFAULT_BOT_CARS = 3
 """Bot cars of a HEAD_TO_BOT race that asks for none (DRfC's DR_H2B_NUMBER_OF_BOT_CARS)."""
 BEST_MODEL_METRICS = ("progress", "reward", "laptime")
 EVAL_CHECKPOINTS = ("best", "last")
+SIMAPP_VERSIONS = ("5", "4")
 DONE_CONDITIONS = ("any", "all")
 OBSTACLE_TYPES = ("box_obstacle", "deepracer_box_obstacle", "amazon_box_obstacle")
 MIN_RESET_COUNT = 2  # a non-zero NUMBER_OF_RESETS must be at least this (simapp rule)
@@ -154,6 +155,8 @@ class WorldConfig:
     ENABLE_DOMAIN_RANDOMIZATION: bool = False
     CAMERA_AUGMENTATION: bool = False
     """Slipstream's key: real-car camera augmentation of the front camera (render/augment.py)."""
+    SIMAPP_VERSION: str = "5"
+    """Slipstream's key: the simapp major version whose car is simulated (DRfC DR_SIMAPP_VERSION)."""
     # obstacles
     NUMBER_OF_OBSTACLES: int = 0
     MIN_DISTANCE_BETWEEN_OBSTACLES: float = 2.0
@@ -516,6 +519,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "DONE_CONDITION": _choice(DONE_CONDITIONS),
     "ENABLE_DOMAIN_RANDOMIZATION": _bool,
     "CAMERA_AUGMENTATION": _bool,
+    "SIMAPP_VERSION": _choice(SIMAPP_VERSIONS),
     "NUMBER_OF_OBSTACLES": _int,
     "MIN_DISTANCE_BETWEEN_OBSTACLES": _float,
     "RANDOMIZE_OBSTACLE_LOCATIONS": _bool,

@@ -23,6 +23,7 @@ from typing import Any
 from slipstream.config.model_metadata import ModelMetadata
 from slipstream.export import rl_coach_layout as layout
 from slipstream.export.car_package import pack_car_model
+from slipstream.export.training_params import exported_training_params
 from slipstream.model.algorithms import algorithm_of
 
 CAR_DIR = "export/car"
@@ -193,6 +194,7 @@ def export_deepracer(run: Any, checkpoint: str = "best", out: str | None = None)
     files["model_metadata.json"] = metadata_text.encode()
     for name, key in inputs_needed.items():
         files[name] = model.storage.read_bytes(key)
+    files["training_params.yaml"] = exported_training_params(files["training_params.yaml"], out)
     files["hyperparameters.json"] = files["ip/hyperparameters.json"]
     for name in model.storage.find("metrics"):
         files[name] = model.storage.read_bytes(name)

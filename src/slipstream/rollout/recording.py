@@ -38,12 +38,6 @@ from slipstream.runs import (
 )
 from slipstream.runs.checkpoints import parse_checkpoint_name
 from slipstream.runs.iteration_log import IterationLog
-from slipstream.runs.logs import (
-    best_model_evaluations_line,
-    best_model_mean_line,
-    evaluation_phase_end_line,
-    evaluation_phase_start_line,
-)
 from slipstream.runs.metrics import MetricsError
 from slipstream.runs.recovery import (
     RunPosition,
@@ -212,7 +206,9 @@ class RunRecorder:
         self.episode_counts = [m.last_episode for m in self.metrics]
         self.iteration_log = IterationLog(self.layout)
         self.logger.startup(
-            self.config.model_metadata.to_json_dict(), self.processed_hyperparameters()
+            self.config.model_metadata.to_json_dict(),
+            self.processed_hyperparameters(),
+            self.training_params(),
         )
         if self._resume_notes:
             self.logger.write(self._resume_notes, to="both")
@@ -224,7 +220,6 @@ class RunRecorder:
             w = r.worker
             for e in r.episodes:
                 e.episode += self.episode_counts[w]
-                self.logger.training_episode(w, e.episode, e.total_reward, e.steps, iteration)
             if r.episodes:
                 self.metrics[w].add_episodes(
                     episode=[e.episode for e in r.episodes],
@@ -240,6 +235,7 @@ class RunRecorder:
             first = self.episode_counts[w] - len(r.episodes)
             simtrace = {**r.simtrace, "episode": first + r.simtrace_episode}
             self.simtrace.add(simtrace, iteration=iteration, worker=w)
+            self.logger.training_episodes(w, r.episodes, simtrace, iteration)
 
     def record_policy_training(self, epochs: Sequence[Mapping[str, float]]) -> None:
         for key in ("surrogate_loss", "kl_divergence", "entropy"):
@@ -327,10 +323,8 @@ class RunRecorder:
         """
         if not evaluation:
             return False
-        self.logger.write(evaluation_phase_start_line())
         last = self.episode_counts[0]
-        for e in evaluation:
-            self.logger.testing_episode(0, last, e.total_reward, e.steps, iteration)
+        self.logger.evaluation_episodes(evaluation, last, iteration)
         self.metrics[0].add_episodes(
             episode=last,
             trial=[e.trial for e in evaluation],
@@ -349,8 +343,6 @@ class RunRecorder:
             eval_completion_rate=100.0 * success,
             eval_best_lap_time_s=min(laps) if laps else None,
         )
-        mean_reward = float(np.mean([e.total_reward for e in evaluation]))
-        self.logger.write(evaluation_phase_end_line(success, mean_reward))
         metric = self.config.best_model_metric
         avg = average_eval_metric(
             metric,
@@ -358,9 +350,10 @@ class RunRecorder:
             total_reward=[e.total_reward for e in evaluation],
             lap_time_ms=[1000 * (e.end_time - e.start_time) for e in evaluation],
         )
-        self.logger.write(best_model_evaluations_line(progress, metric))
-        self.logger.write(best_model_mean_line(avg, metric))
-        return self.index.update(checkpoint, avg, time_stamp=time.time())
+        before = self.index.best
+        became_best = self.index.update(checkpoint, avg, time_stamp=time.time())
+        self.logger.best_model(progress, avg, before, checkpoint, became_best, metric)
+        return became_best
 
     def record_iteration(self, report: Mapping[str, Any]) -> None:
         """The iteration's record (the trainer's report and the figures gathered above) in

@@ -12,6 +12,7 @@
     RUN/evaluation-<YYYYmmddHHMMSS>/evaluation-simtrace/0-iteration.csv
     RUN/metrics/EvaluationMetrics-<YYYYmmddHHMMSS>.json
     RUN/logs/training/slipstream-robomaker.log   logs/training/slipstream-sagemaker.log
+    RUN/logs/training/slipstream-robomaker-<w>.log   (workers w > 0)
     RUN/logs/evaluation/evaluation-<YYYYmmddHHMMSS>-slipstream-robomaker.log
     RUN/videos/
 
@@ -264,6 +265,16 @@ class RunLayout:
     def robomaker_log(self) -> str:
         """Simulation-side log (episodes, SIM_TRACE_LOG lines) of training."""
         return f"{LOGS_DIR}/training/slipstream-robomaker.log"
+
+    def worker_robomaker_log(self, worker: int) -> str:
+        """Training log of rollout worker `worker` (DRfC: one robomaker log per worker).
+
+        Worker 0's is `robomaker_log`; the others' names do not match deepracer-utils'
+        ``training/*-robomaker.log``, which reads one file.
+        """
+        if int(worker) == 0:
+            return self.robomaker_log
+        return f"{LOGS_DIR}/training/slipstream-robomaker-{self._check_worker(worker)}.log"
 
     @property
     def sagemaker_log(self) -> str:

@@ -6,8 +6,9 @@ RoboMaker simulation print, so existing metric regexes and log parsers read them
     Training> Name=main_level/agent, Worker=0, Episode=19, Total reward=3.49, Steps=357, Training iteration=0
     Policy training> Surrogate loss=-0.0109, KL divergence=0.00998, Entropy=2.628, training epoch=0, learning_rate=0.0003
 
-`RunLogger` writes them to ``RUN/logs/training/slipstream-robomaker.log`` (simulation side:
-startup lines, hyperparameters, episodes, optional SIM_TRACE_LOG lines) and
+`RunLogger` writes them to one robomaker log per rollout worker,
+``RUN/logs/training/slipstream-robomaker.log`` (worker 0) and ``slipstream-robomaker-<w>.log``
+(simulation side, in DRfC's shape: `slipstream.runs.robomaker_log`) and to
 ``slipstream-sagemaker.log`` (trainer side: hyperparameters, policy training, checkpoints).
 deepracer-utils' robomaker-log reader (``SimulationLogsIO``, ``DeepRacerLog.load_robomaker_logs``
 for a console-style folder) parses the robomaker file: the hyper-parameter block, the
@@ -17,11 +18,13 @@ for a console-style folder) parses the robomaker file: the hyper-parameter block
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
+from slipstream.runs import robomaker_log
 from slipstream.runs.layout import RunLayout
 from slipstream.runs.simtrace import sim_trace_log_lines
 
@@ -168,6 +171,15 @@ def action_space_line(action_space: Any) -> str:
     return "Action space from file: " + json.dumps(action_space).replace('"', "'")
 
 
+def _model_prefix(root: str) -> str:
+    """The run folder as DRfC names a model: the key prefix in its bucket (s3://b/a/b -> a/b),
+    or a local folder's name."""
+    if "://" in root:
+        bucket, _, key = root.split("://", 1)[1].strip("/").partition("/")
+        return key or bucket
+    return os.path.basename(os.path.normpath(root))
+
+
 class RunLogger:
     """Writes DeepRacer-shaped lines to the run's robomaker and sagemaker log files.
 
@@ -205,14 +217,27 @@ class RunLogger:
         self._buffers: dict[str, list[str]] = {"robomaker": [], "sagemaker": []}
         self._last_flush = time.monotonic()
 
-    def write(self, lines: str | Iterable[str], to: str = "robomaker") -> None:
-        """Log line(s) (a string may hold several, newline-separated) to ``robomaker``,
-        ``sagemaker`` or ``both``."""
+    def _worker_target(self, worker: int) -> str:
+        """Buffer name of rollout worker `worker`'s robomaker log (0: ``robomaker``)."""
+        if int(worker) == 0:
+            return "robomaker"
+        target = f"robomaker-{int(worker)}"
+        if target not in self.keys:
+            self.keys[target] = self.layout.worker_robomaker_log(worker)
+            self._buffers[target] = []
+        return target
+
+    def write(self, lines: str | Iterable[str], to: str = "robomaker", worker: int = 0) -> None:
+        """Log line(s) (a string may hold several, newline-separated) to ``robomaker`` (worker
+        `worker`'s log), ``sagemaker`` or ``both``."""
         if to not in ("robomaker", "sagemaker", "both"):
             raise ValueError(f"to must be 'robomaker', 'sagemaker' or 'both', got {to!r}")
         items = [lines] if isinstance(lines, str) else list(lines)
         text_lines = [ln for item in items for ln in str(item).split("\n")]
-        targets = ("robomaker", "sagemaker") if to == "both" else (to,)
+        robomaker = self._worker_target(worker)
+        targets = {"robomaker": (robomaker,), "sagemaker": ("sagemaker",)}.get(
+            to, (robomaker, "sagemaker")
+        )
         for target in targets:
             self._buffers[target].extend(text_lines)
         if self.echo is not None:
@@ -247,18 +272,49 @@ class RunLogger:
 
     # ----------------------------------------------------------- conveniences
     def startup(
-        self, model_metadata: Mapping[str, Any], hyperparameters: Mapping[str, Any] | str
+        self,
+        model_metadata: Mapping[str, Any],
+        hyperparameters: Mapping[str, Any] | str,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        """Sensor/network line, action space and hyperparameters, as both sides print them."""
-        self.write(
-            [
-                sensor_line(model_metadata),
-                action_space_line(model_metadata.get("action_space", [])),
-                hyperparameters_block(hyperparameters),
-            ],
-            to="robomaker",
-        )
+        """Sensor/network line, action space and hyperparameters, as both sides print them.
+
+        With `params` (the training_params.yaml keys; one dict, or one per worker) every
+        worker's robomaker log starts as DRfC's does, with the params and PARAMETERS lines.
+        """
+        per_worker = [params] if params is None or isinstance(params, Mapping) else list(params)
+        prefix = _model_prefix(self.storage.path())
+        for w in range(self.layout.num_workers):
+            worker_params = per_worker[min(w, len(per_worker) - 1)]
+            head = (
+                [] if worker_params is None else robomaker_log.params_lines(worker_params, prefix)
+            )
+            self.write(
+                [
+                    *head,
+                    sensor_line(model_metadata),
+                    action_space_line(model_metadata.get("action_space", [])),
+                    hyperparameters_block(hyperparameters),
+                ],
+                to="robomaker",
+                worker=w,
+            )
         self.write(hyperparameters_block(hyperparameters), to="sagemaker")
+
+    def training_episodes(
+        self, worker: int, episodes: Sequence[Any], simtrace: Mapping[str, Any], iteration: int
+    ) -> None:
+        """A worker's training episodes with their SIM_TRACE_LOG lines, in its own log."""
+        lines = robomaker_log.training_episode_lines(episodes, simtrace, iteration)
+        self.write(lines, worker=worker)
+
+    def evaluation_episodes(
+        self, evaluation: Sequence[Any], last_training_episode: int, iteration: int
+    ) -> None:
+        """Worker 0's in-training evaluation episodes, one evaluation-phase bracket each."""
+        self.write(
+            robomaker_log.evaluation_episode_lines(evaluation, last_training_episode, iteration)
+        )
 
     def training_episode(
         self, worker: int, episode: int, total_reward: float, steps: int, iteration: int
@@ -269,6 +325,29 @@ class RunLogger:
         self, worker: int, episode: int, total_reward: float, steps: int, iteration: int
     ) -> None:
         self.write(testing_episode_line(worker, episode, total_reward, steps, iteration))
+
+    def best_model(
+        self,
+        values: Sequence[float],
+        mean: float,
+        best_before: Any,
+        checkpoint: str,
+        became_best: bool,
+        metric: str = "progress",
+    ) -> None:
+        """Worker 0's ``[BestModelSelection]`` lines; `best_before` is the previous best
+        `CheckpointRecord` (None before the first)."""
+        self.write(
+            robomaker_log.best_model_lines(
+                values,
+                mean,
+                None if best_before is None else best_before.avg_eval_metric,
+                checkpoint,
+                None if best_before is None else best_before.name,
+                became_best,
+                metric,
+            )
+        )
 
     def policy_training(
         self, surrogate_loss: float, kl: float, entropy: float, epoch: int, lr: float

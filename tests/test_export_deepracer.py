@@ -35,7 +35,8 @@ from slipstream.export.tf_graph import (
     list_checkpoint_variables,
     run_graph,
 )
-from slipstream.model import build_policy, lidar_dim
+from slipstream.model.algorithms import lidar_dim
+from slipstream.model.policy import build_policy
 from slipstream.rl.networks import MIDDLEWARE_DENSE, PPOValue
 from slipstream.runs import (
     CheckpointIndex,

@@ -90,7 +90,8 @@ def _metadata(data: Any, source: str) -> tuple[ModelMetadata, dict[str, Any]]:
 
 
 def _fresh_modules(metadata: ModelMetadata) -> tuple[Any, Any]:
-    from slipstream.model import algorithm_of, build_policy, lidar_dim
+    from slipstream.model.algorithms import algorithm_of, lidar_dim
+    from slipstream.model.policy import build_policy
     from slipstream.rl.networks import PPOValue
 
     policy = build_policy(metadata)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata
-from slipstream.model.algorithms import algorithm_of
+from slipstream.model.graph_names import GRAPH_NAMES
 
 IMAGE_SHAPE = (120, 160)
 OPSET = 17
@@ -43,12 +43,12 @@ class ExportError(ValueError):
 
 def input_node_name(training_algorithm: str, sensor: str) -> str:
     """DeepRacer's input placeholder name of `sensor` (docs/deepracer.md 4.3)."""
-    return f"{algorithm_of(training_algorithm).scope}/network_0/{sensor}/{sensor}"
+    return f"{GRAPH_NAMES[training_algorithm].scope}/network_0/{sensor}/{sensor}"
 
 
 def output_node_name(training_algorithm: str) -> str:
     """DeepRacer's frozen-graph output node name (FROZEN_HEAD_OUTPUT_GRAPH_FORMAT_MAPPING)."""
-    return algorithm_of(training_algorithm).output_node
+    return GRAPH_NAMES[training_algorithm].output_node
 
 
 @dataclass(frozen=True)

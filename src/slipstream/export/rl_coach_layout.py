@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.model_metadata import ModelMetadata
-from slipstream.model.algorithms import PPO_SCOPE, SAC_SCOPE, algorithm_of
+from slipstream.model.algorithms import algorithm_of
+from slipstream.model.graph_names import PPO_SCOPE, SAC_SCOPE
 from slipstream.rl.networks import (
     CAMERA_CHANNELS,
     CAMERA_CONV,

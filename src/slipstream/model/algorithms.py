@@ -19,11 +19,9 @@ from torch import nn
 
 from slipstream.config.hyperparameters import Hyperparameters
 from slipstream.config.model_metadata import LidarConfig, ModelMetadata
+from slipstream.model.graph_names import GRAPH_NAMES
 from slipstream.rl import ppo, sac
 from slipstream.rl.networks import PPOPolicy, SACPolicy, build_ppo_networks
-
-PPO_SCOPE = "main_level/agent/main/online"
-SAC_SCOPE = "main_level/agent/policy/online"
 
 
 def lidar_dim(metadata: ModelMetadata) -> int | None:
@@ -176,8 +174,8 @@ ALGORITHMS: dict[str, Algorithm] = {
         build_learner=_ppo_learner,
         sample=_ppo_sample,
         replay=False,
-        scope=PPO_SCOPE,
-        output_node=f"{PPO_SCOPE}/network_1/ppo_head_0/policy",
+        scope=GRAPH_NAMES["clipped_ppo"].scope,
+        output_node=GRAPH_NAMES["clipped_ppo"].output_node,
         value_tower=True,
     ),
     "sac": Algorithm(
@@ -186,8 +184,8 @@ ALGORITHMS: dict[str, Algorithm] = {
         build_learner=_sac_learner,
         sample=_sac_sample,
         replay=True,
-        scope=SAC_SCOPE,
-        output_node=f"{SAC_SCOPE}/network_0/sac_policy_head_0/policy",
+        scope=GRAPH_NAMES["sac"].scope,
+        output_node=GRAPH_NAMES["sac"].output_node,
         value_tower=False,
     ),
 }

@@ -15,7 +15,8 @@ import numpy as np
 
 from slipstream.config.hyperparameters import Hyperparameters
 from slipstream.config.model_metadata import ModelMetadata
-from slipstream.model import algorithm_of, build_learner
+from slipstream.model.algorithms import algorithm_of
+from slipstream.model.policy import build_learner
 from slipstream.rl.gae import compute_gae
 from slipstream.rl.ppo import PPOLearner
 from slipstream.rl.sac import ReplayBuffer, SACLearner

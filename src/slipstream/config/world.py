@@ -48,6 +48,8 @@ from slipstream.tracks.registry import DEFAULT_TRACK
 logger = logging.getLogger(__name__)
 
 JOB_TYPES = ("TRAINING", "EVALUATION")
+SIMAPP_MAJORS = (4, 5)
+"""Simapp major versions with a car of their own (sim/car.py `car_for_simapp`)."""
 RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT", "HEAD_TO_MODEL")
 """The race types the simulator runs (DeepRacer's F1 race type is refused with a message)."""
 DRFC_DEFAULT_OBSTACLES = 6
@@ -170,6 +172,10 @@ class WorldConfig:
     LOWER_LANE_CHANGE_TIME: float = 3.0
     UPPER_LANE_CHANGE_TIME: float = 5.0
     LANE_CHANGE_DISTANCE: float = 1.0
+    # the car
+    SIMAPP_VERSION: int = 5
+    """Slipstream's key: the simapp major version whose car to simulate (5, or 4 for simapp 4.x:
+    other wheel and hinge controllers, docs/car.md); "5.3.3"-style text gives its major version."""
     # everything else from the YAML, values as read
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -409,6 +415,20 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     return parse
 
 
+def parse_simapp_version(value: Any, key: str = "SIMAPP_VERSION") -> int:
+    """The major version (4 or 5) of a simapp version such as 5, "4", "5.3.3" or "v5.0"."""
+    text = str(value).strip().lower().removeprefix("v")
+    major = text.split(".")[0]
+    if isinstance(value, bool) or not major.isdigit() or int(major) not in SIMAPP_MAJORS:
+        raise WorldConfigError(
+            "is not a simapp version Slipstream has a car for",
+            key=key,
+            value=value,
+            fix="use 5 (simapp 5.x, the default) or 4 (simapp 4.x); e.g. 5.3.3 counts as 5",
+        )
+    return int(major)
+
+
 def _race_type(value: Any, key: str) -> str:
     if str(value).strip().upper() == "F1":
         raise WorldConfigError(
@@ -525,6 +545,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "LOWER_LANE_CHANGE_TIME": _float,
     "UPPER_LANE_CHANGE_TIME": _float,
     "LANE_CHANGE_DISTANCE": _float,
+    "SIMAPP_VERSION": parse_simapp_version,
 }
 _OPTIONAL = frozenset(
     {

@@ -8,11 +8,11 @@ import pytest
 from slipstream.cli import main
 from slipstream.runs.drive_trace import TraceError, read_drive_trace
 from slipstream.sim import calibration as cal
-from slipstream.sim.car import CarParams, CarState, front_point, step_cars
+from slipstream.sim.car import SINGLE_TRACK, CarParams, CarState, front_point, step_cars
 
 # a car unlike the defaults in every fitted parameter
 TRUE = replace(
-    CarParams(),
+    SINGLE_TRACK,
     speed_gain=1.04,
     top_speed=3.3,
     top_speed_sharpness=8.0,

@@ -284,7 +284,7 @@ def run_leave_out(args: argparse.Namespace) -> int:
 
     from slipstream.runs.drive_trace import TraceError
     from slipstream.sim import trace_checks as tc
-    from slipstream.sim.car import CarParams, car_for_simapp
+    from slipstream.sim.car import SINGLE_TRACK, CarParams, car_for_simapp
 
     try:
         named = _named_traces(args.traces)
@@ -292,11 +292,11 @@ def run_leave_out(args: argparse.Namespace) -> int:
         print(f"slipstream calibrate: {exc}", file=sys.stderr)
         return 2
     initial = CarParams() if args.model is None else replace(CarParams(), model=args.model)
-    before = {v: car_for_simapp(v) for v in (4, 5)}
+    before = {v: car_for_simapp(v, SINGLE_TRACK) for v in (4, 5)}
     options = {"horizon": args.horizon, "stride": args.stride, "max_nfev": args.max_evals}
     for t in named:
         _say(f"trace {t.name}: simapp {t.version}, {len(t.trace):,} rows")
-    _say(f"model {initial.model}; before = today's default car ({CarParams().model})")
+    _say(f"model {initial.model}; before = the single-track car fitted on FS_June2020 (SINGLE_TRACK)")
     _say()
     v5 = [t.trace for t in named if t.version == 5]
     physical = tc.fit_on(v5, initial, 5, **options) if v5 else None

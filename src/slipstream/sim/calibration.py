@@ -496,13 +496,22 @@ def top_speed(
     )
 
 
+STRAIGHT_RUN_UP = 2.0
+"""Seconds `steady_turn` drives straight at the command's speed before it turns."""
+
+
 def steady_turn(
     params: CarParams, speed_cmd: float, steer_deg: float, seconds: float = 4.0
 ) -> tuple[float, float, float]:
-    """(speed, radius, lateral acceleration) of one car holding a command from rest for
-    `seconds`, measured like the traces over its last second (front point, finite differences)."""
+    """(speed, radius, lateral acceleration) of one car that reaches the command's speed on a
+    straight (`STRAIGHT_RUN_UP` s from rest) and then holds the command for `seconds`, measured
+    like the traces over its last second (front point, finite differences). The run-up matters
+    for the mechanism car: a turn of 2 m/s or more held from a standstill spins its wheels into
+    a tight circle (docs/car.md), which the traces never show because no policy does that."""
     steps = round(seconds / params.dt)
     state = CarState.at_rest(np.zeros(1), np.zeros(1), np.zeros(1))
+    for _ in range(round(STRAIGHT_RUN_UP / params.dt)):
+        state = step_cars(state, np.zeros(1), np.full(1, speed_cmd), params)
     fronts, headings = [], []
     for _ in range(steps):
         state = step_cars(state, np.full(1, steer_deg), np.full(1, speed_cmd), params)
@@ -513,3 +522,26 @@ def steady_turn(
     v = np.median(np.linalg.norm(np.diff(f, axis=0), axis=1)) / params.dt
     r = np.median(np.abs(_wrap(np.diff(np.array(headings[-last:]))))) / params.dt
     return float(v), float(v / r) if r > 1e-9 else float("inf"), float(v * r)
+
+
+GRIP_STEERING = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+GRIP_SPEEDS = tuple(round(1.0 + 0.2 * k, 1) for k in range(16))
+
+
+def lateral_grip(params: CarParams) -> float:
+    """The highest steady lateral acceleration (m/s^2) the car holds: `steady_turn` over
+    `GRIP_STEERING` x `GRIP_SPEEDS` (commands 1-4 m/s)."""
+    return max(steady_turn(params, v, d)[2] for d in GRIP_STEERING for v in GRIP_SPEEDS)
+
+
+def fastest_turn_speed(
+    params: CarParams, steer_deg: float, max_lateral: float, step: float = 0.1
+) -> float:
+    """The fastest speed command (a multiple of `step`, 1.0 to `params.max_speed`) whose steady
+    turn at `steer_deg` stays within `max_lateral` m/s^2; 1.0 if none does."""
+    best = 1.0
+    for k in range(round((params.max_speed - 1.0) / step) + 1):
+        speed = round(1.0 + k * step, 6)
+        if steady_turn(params, speed, steer_deg)[2] <= max_lateral:
+            best = speed
+    return best

@@ -36,6 +36,27 @@ def smooth_sign(s: np.ndarray, eps: float) -> np.ndarray:
     return s / np.sqrt(s * s + eps * eps)
 
 
+def contact_slips(
+    vx: np.ndarray,
+    vy: np.ndarray,
+    r: np.ndarray,
+    delta: np.ndarray,
+    u: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slip velocities (N, 4) of the wheels' contacts along (s_l) and across (s_t) their rolling
+    directions, for a body moving at (vx, vy, r) (a point at x = y = 0's velocity and the yaw
+    rate), front wheels (px > 0) at hinge angle delta, driven surfaces at speed u; wheels at
+    (px, py) from that point."""
+    vx, vy, r, delta, u = (np.asarray(a, np.float64)[:, None] for a in (vx, vy, r, delta, u))
+    angle = np.where(np.asarray(px)[None, :] > 0.0, delta, 0.0)
+    c, s = np.cos(angle), np.sin(angle)
+    cx = vx - r * py[None, :]
+    cy = vy + r * px[None, :]
+    return c * cx + s * cy - u, -s * cx + c * cy
+
+
 def derivatives_arrays(
     yaw: np.ndarray,
     vx: np.ndarray,
@@ -51,7 +72,8 @@ def derivatives_arrays(
 
     `fitted` = (mu, eps, rho, tau_h); `body` = `CarParams.body_vector()`: mass, I_z, 1 / command
     wheel radius, wheel speed limit, wheel x (4), wheel y (4), static loads (4), centre of mass x,
-    its height (0: static loads), wheelbase, track; wheel x and y relative to the centre of mass. vy is base_link's; the forces act on the centre of mass.
+    its height (0: static loads), wheelbase, track; wheel x and y relative to the centre of mass.
+    vy is base_link's; the forces act on the centre of mass.
     """
     mu, eps, rho, tau_h = fitted
     mass, i_z, inv_cmd_radius, omega_max = body[0], body[1], body[2], body[3]
@@ -60,26 +82,19 @@ def derivatives_arrays(
     vy = vy_base + r * x_cg  # the centre of mass's sideways velocity
     u = np.minimum(speed_cmd * inv_cmd_radius, omega_max) * rho
 
-    def contact_forces(shift_x, shift_y):
-        fx = np.zeros_like(vx)
-        fy = np.zeros_like(vx)
-        mz = np.zeros_like(vx)
-        for i in range(N_WHEELS):
-            n_i = np.maximum(load[i] - shift_x * np.sign(px[i]) - shift_y * np.sign(py[i]), 0.0)
-            angle = delta if px[i] > 0.0 else np.zeros_like(delta)
-            c, s = np.cos(angle), np.sin(angle)
-            cx = vx - r * py[i]
-            cy = vy + r * px[i]
-            f_l = -mu * n_i * smooth_sign(c * cx + s * cy - u, eps)
-            f_t = -mu * n_i * smooth_sign(-s * cx + c * cy, eps)
-            gx = c * f_l - s * f_t
-            gy = s * f_l + c * f_t
-            fx = fx + gx
-            fy = fy + gy
-            mz = mz + px[i] * gy - py[i] * gx
-        return fx, fy, mz
+    s_l, s_t = contact_slips(vx, vy, r, delta, u, px, py)
+    angle = np.where(px[None, :] > 0.0, delta[:, None], 0.0)
+    c, s = np.cos(angle), np.sin(angle)
 
-    fx, fy, mz = contact_forces(0.0, 0.0)
+    def contact_forces(shift_x, shift_y):
+        n = np.maximum(load - shift_x[:, None] * np.sign(px) - shift_y[:, None] * np.sign(py), 0.0)
+        f_l = -mu * n * smooth_sign(s_l, eps)
+        f_t = -mu * n * smooth_sign(s_t, eps)
+        gx = c * f_l - s * f_t
+        gy = s * f_l + c * f_t
+        return gx.sum(1), gy.sum(1), (px * gy - py * gx).sum(1)
+
+    fx, fy, mz = contact_forces(np.zeros_like(vx), np.zeros_like(vx))
     h_cg, axle_length, track_width = body[17], body[18], body[19]
     if h_cg > 0.0:  # each wheel's load shifted by m a h / (2 L) along, m a h / (2 T) across
         fx, fy, mz = contact_forces(

@@ -10,7 +10,6 @@ from scipy.integrate import solve_ivp
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.car import (
     SINGLE_TRACK,
-    CarParams,
     CarState,
     clip_commands,
     derivatives,

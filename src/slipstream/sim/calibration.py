@@ -175,7 +175,7 @@ def logged_hinge(
 ) -> np.ndarray:
     """Road-wheel angle at rows: the model's steering lag (`CarParams.hinge_lag`, decoupled from
     the body) run over the episode's logged commands of the previous `HINGE_HISTORY` steps (or
-    since the episode's start), from straight ahead (what is left of that start after 1 s is
+    since the episode's start; only commands that moved the car, so not a prepare step's), from straight ahead (what is left of that start after 1 s is
     under 1 % for lags up to 0.2 s)."""
     decay = np.exp(-trace.dt / params.hinge_lag(dyn))
     limit = params.max_steering_deg
@@ -187,7 +187,8 @@ def logged_hinge(
     delta = np.zeros(len(rows))
     for k in range(HINGE_HISTORY, 0, -1):
         at = rows - k
-        ok = (at >= 0) & (trace.episode[np.maximum(at, 0)] == trace.episode[rows])
+        past = np.maximum(at, 0)
+        ok = (at >= 0) & (trace.episode[past] == trace.episode[rows]) & trace.valid[past]
         goal = target(np.maximum(at, 0))
         delta = np.where(ok, goal + (delta - goal) * decay, delta)
     return delta

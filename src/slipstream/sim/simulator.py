@@ -192,8 +192,11 @@ class Simulator:
         at. Progress of the episode counts from this pose; the pose may be off the track."""
         cars = np.asarray(cars, dtype=np.int64)
         base = front - self.car.front_point_x * np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
-        steer = self.car.steering_gain * np.radians(
-            np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
+        steer = self.car.hinge_from_command(
+            np.radians(
+                np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
+            ),
+            self.car.dynamics_vector(),
         )
         self._place(cars, base[:, 0], base[:, 1], yaw, speed, steer)
         forward = self.track.project(front).ndist

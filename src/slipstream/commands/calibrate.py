@@ -177,9 +177,9 @@ def report(name: str, trace, params) -> dict:
     }
 
 
-def _trace_spec(spec: str) -> tuple[list[str], str | None]:
-    """(files, simapp version text or None) of a TRACE argument: PATH or PATH@VERSION; a folder
-    stands for its *.csv and *.log files."""
+def _trace_spec(spec: str) -> tuple[str, list[str], str | None]:
+    """(name, files, simapp version text or None) of a TRACE argument: PATH or PATH@VERSION; a
+    folder stands for its *.csv and *.log files and is named by its own name."""
     import re
     from pathlib import Path
 
@@ -192,14 +192,12 @@ def _trace_spec(spec: str) -> tuple[list[str], str | None]:
         files = sorted(str(f) for f in folder.iterdir() if f.suffix in (".csv", ".log"))
         if not files:
             raise OSError(f"{path}: a folder with no *.csv or *.log trace files")
-        return files, version
-    return [path], version
+        return folder.resolve().name, files, version
+    return path, [path], version
 
 
 def _named_traces(specs: list[str]):
     """The TRACE arguments as `NamedTrace`s (simapp version from PATH@V or from the log)."""
-    from pathlib import Path
-
     from slipstream.config.errors import ConfigError
     from slipstream.config.world import parse_simapp_version
     from slipstream.runs.drive_trace import TraceError, logged_simapp_version, read_drive_traces
@@ -207,7 +205,7 @@ def _named_traces(specs: list[str]):
 
     out = []
     for spec in specs:
-        files, version = _trace_spec(spec)
+        name, files, version = _trace_spec(spec)
         if version is None:
             version = logged_simapp_version(files[0])
         if version is None:
@@ -219,7 +217,6 @@ def _named_traces(specs: list[str]):
             major = parse_simapp_version(version, key=f"simapp version of {spec}")
         except ConfigError as exc:
             raise TraceError(str(exc)) from None
-        name = Path(files[0]).parent.name if len(files) > 1 else spec.split("@")[0]
         out.append(NamedTrace(name, major, read_drive_traces(files)))
     return out
 
@@ -296,7 +293,9 @@ def run_leave_out(args: argparse.Namespace) -> int:
     options = {"horizon": args.horizon, "stride": args.stride, "max_nfev": args.max_evals}
     for t in named:
         _say(f"trace {t.name}: simapp {t.version}, {len(t.trace):,} rows")
-    _say(f"model {initial.model}; before = the single-track car fitted on FS_June2020 (SINGLE_TRACK)")
+    _say(
+        f"model {initial.model}; before = the single-track car fitted on FS_June2020 (SINGLE_TRACK)"
+    )
     _say()
     v5 = [t.trace for t in named if t.version == 5]
     physical = tc.fit_on(v5, initial, 5, **options) if v5 else None

@@ -340,7 +340,14 @@ def clip_commands(
 
 
 def settled_speed(speed_cmd: np.ndarray | float, params: CarParams) -> np.ndarray | float:
-    """v_t: the speed a held (clipped) speed command settles at on a straight."""
+    """The speed a held (clipped) speed command settles at on a straight: the mechanism's wheel
+    surface speed, or the single-track model's v_t."""
+    if params.model == "mechanism":
+        omega = np.minimum(
+            np.asarray(speed_cmd, np.float64) / params.command_wheel_radius,
+            params.wheel_speed_limit,
+        )
+        return omega * params.rolling_radius
     kv = params.speed_gain * np.asarray(speed_cmd, dtype=np.float64)
     n = params.top_speed_sharpness
     return kv / (1.0 + (kv / params.top_speed) ** n) ** (1.0 / n)

@@ -29,7 +29,7 @@ def test_single_env_starts_from_the_given_state():
     env.reset(seed=0, options={"pose": (x, y, heading), "speed": 2.0, "steering_angle": 10.0})
     state = env.core.sim.state
     assert state.speed[0] == 2.0
-    assert state.steer[0] == pytest.approx(CAR.steering_gain * math.radians(10.0))
+    assert state.steer[0] == pytest.approx(math.radians(10.0))  # the hinges at the command
     _, _, _, _, info = env.step(2)  # prepare: the pose is held, the action not executed
     first = params_of(info)
     assert info["episode_status"] == "prepare"
@@ -94,7 +94,7 @@ def test_vector_env_takes_one_state_per_car():
     env.reset(seed=1, options={"pose": poses, "speed": [0.0, 1.0, 2.0], "steering_angle": -20.0})
     state = env.core.sim.state
     assert state.speed.tolist() == [0.0, 1.0, 2.0]
-    assert state.steer == pytest.approx([CAR.steering_gain * math.radians(-20.0)] * 3)
+    assert state.steer == pytest.approx([math.radians(-20.0)] * 3)
     _, _, _, _, info = env.step(np.full(3, 2))
     for i, (x, y, heading) in enumerate(poses):
         p = info["reward_params"][i]

@@ -50,18 +50,27 @@ def test_racing_example_files_and_train_cli():
 
 
 def test_racing_actions_turn_as_fast_as_the_car_grips():
-    """Each action's held turn stays under the car's friction limit and, turning, uses at least
-    two thirds of it (no needlessly slow corner); the tightest turns inside reInvent2019's
-    tightest centre-line corner (radius 0.84 m)."""
-    from slipstream.sim.calibration import steady_turn
-    from slipstream.sim.car import GRAVITY, CarParams
+    """Every turning action but the hairpin ones pairs its angle with the fastest speed (0.1 m/s
+    steps) whose steady turn stays within 3/4 of the default car's grip; the slower action at
+    the sharpest angle is the fastest that turns inside reInvent2019's tightest centre-line corner
+    (radius 0.84 m); straight ahead at full speed."""
+    from slipstream.sim.calibration import fastest_turn_speed, lateral_grip, steady_turn
+    from slipstream.sim.car import CarParams
 
     car = CarParams()
-    limit = car.friction * GRAVITY
+    cap = 0.75 * lateral_grip(car)
     actions = load_custom_files(example_dir("racing")).model_metadata.action_space
-    turns = {a: steady_turn(car, a.speed, abs(a.steering_angle)) for a in actions}
-    for action, (_speed, _radius, lateral) in turns.items():
-        assert lateral < 0.96 * limit, action
-        if action.steering_angle != 0:
-            assert lateral > 0.66 * limit, action
-    assert min(radius for _speed, radius, _lateral in turns.values()) < 0.84
+    by_angle: dict[float, list[float]] = {}
+    for a in actions:
+        by_angle.setdefault(abs(a.steering_angle), []).append(a.speed)
+    assert by_angle[0.0] == [4.0]
+    sharpest = max(by_angle)
+    for angle, speeds in by_angle.items():
+        if angle == 0.0:
+            continue
+        assert max(speeds) == pytest.approx(fastest_turn_speed(car, angle, cap)), angle
+    hairpin = min(by_angle[sharpest])
+    assert steady_turn(car, hairpin, sharpest)[1] < 0.84
+    assert steady_turn(car, round(hairpin + 0.1, 1), sharpest)[1] >= 0.84
+    # mirror image: every turn both ways
+    assert sorted(a.steering_angle for a in actions) == sorted(-a.steering_angle for a in actions)

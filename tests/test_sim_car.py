@@ -9,7 +9,7 @@ from scipy.integrate import solve_ivp
 
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.car import (
-    CarParams,
+    SINGLE_TRACK,
     CarState,
     clip_commands,
     derivatives,
@@ -17,7 +17,7 @@ from slipstream.sim.car import (
     step_cars,
 )
 
-P = CarParams()
+P = SINGLE_TRACK  # the single-track model (the mechanism has tests/test_sim_mechanism.py)
 G = 9.81
 # a car whose speed loop is a plain first-order lag (no gain, top speed or traction limit)
 LAG_ONLY = replace(P, speed_gain=1.0, top_speed=1e3, max_acceleration=1e3, max_deceleration=1e3)

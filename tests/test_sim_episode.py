@@ -58,7 +58,12 @@ def test_first_step_is_prepare_and_holds_the_car():
 def test_straight_drive_covers_the_predicted_distance():
     # a speed loop that is a plain first-order lag (tau 0.2 s): v(t) = 1 - exp(-t / 0.2)
     car = CarParams(
-        speed_gain=1.0, top_speed=1e3, tau_speed=0.2, max_acceleration=1e3, max_deceleration=1e3
+        model="single_track",
+        speed_gain=1.0,
+        top_speed=1e3,
+        tau_speed=0.2,
+        max_acceleration=1e3,
+        max_deceleration=1e3,
     )
     sim = Simulator(straight_track(), 1, SimConfig(change_start_position=False), car)
     sim.reset()

@@ -18,7 +18,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "traces",
         nargs="+",
         metavar="TRACE",
-        help="DeepRacer simtrace CSVs or robomaker logs (SIM_TRACE_LOG lines) to fit on",
+        help="DeepRacer simtrace CSVs or robomaker logs (SIM_TRACE_LOG lines) to fit on; a folder "
+        "stands for its *.csv and *.log files, as one trace; PATH@4 or PATH@5.3 says which simapp "
+        "wrote it where the file does not (simtrace CSVs)",
+    )
+    parser.add_argument(
+        "--leave-out",
+        action="store_true",
+        help="leave-one-trace-out: per simapp version, fit on all TRACEs of that version but one and "
+        "check on that one, for each in turn (simapp 4 traces: only the controllers are fitted, "
+        "the rest is the simapp 5 car fitted on all simapp 5 TRACEs); then fit on all",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("mechanism", "single_track"),
+        default=None,
+        help="car model to fit (default: the default car's model)",
     )
     parser.add_argument(
         "--check",
@@ -119,7 +134,7 @@ def report(name: str, trace, params) -> dict:
     ceiling = (cal.lateral_ceiling(deepracer), cal.lateral_ceiling(ours))
     _say(
         f"lateral-acceleration ceiling (highest held median): DeepRacer {ceiling[0]:.2f}, "
-        f"Slipstream {ceiling[1]:.2f} m/s^2 (model limit mu g = {params.friction * 9.81:.2f})"
+        f"Slipstream {ceiling[1]:.2f} m/s^2 (model limit mu g = {params.friction_limit:.2f})"
     )
     cmd, top_dr, top_ss, holds = cal.top_speed(trace, params)
     _say(
@@ -162,10 +177,158 @@ def report(name: str, trace, params) -> dict:
     }
 
 
+def _trace_spec(spec: str) -> tuple[str, list[str], str | None]:
+    """(name, files, simapp version text or None) of a TRACE argument: PATH or PATH@VERSION; a
+    folder stands for its *.csv and *.log files and is named by its own name."""
+    import re
+    from pathlib import Path
+
+    path, version = spec, None
+    match = re.fullmatch(r"(.+)@v?(\d+(?:\.\d+)*)", spec)
+    if match:
+        path, version = match.group(1), match.group(2)
+    folder = Path(path)
+    if folder.is_dir():
+        files = sorted(str(f) for f in folder.iterdir() if f.suffix in (".csv", ".log"))
+        if not files:
+            raise OSError(f"{path}: a folder with no *.csv or *.log trace files")
+        return folder.resolve().name, files, version
+    return path, [path], version
+
+
+def _named_traces(specs: list[str]):
+    """The TRACE arguments as `NamedTrace`s (simapp version from PATH@V or from the log)."""
+    from slipstream.config.errors import ConfigError
+    from slipstream.config.world import parse_simapp_version
+    from slipstream.runs.drive_trace import TraceError, logged_simapp_version, read_drive_traces
+    from slipstream.sim.trace_checks import NamedTrace
+
+    out = []
+    for spec in specs:
+        name, files, version = _trace_spec(spec)
+        if version is None:
+            version = logged_simapp_version(files[0])
+        if version is None:
+            raise TraceError(
+                f"{spec}: the file does not say which simapp wrote it; give it as {spec}@5 or "
+                f"{spec}@4 (the simapp version, e.g. from DRfC's DR_SIMAPP_VERSION)"
+            )
+        try:
+            major = parse_simapp_version(version, key=f"simapp version of {spec}")
+        except ConfigError as exc:
+            raise TraceError(str(exc)) from None
+        out.append(NamedTrace(name, major, read_drive_traces(files)))
+    return out
+
+
+def _params_text(params, fields) -> str:
+    return ", ".join(f"{f}={getattr(params, f):.4g}" for f in fields)
+
+
+def _check_table(left) -> dict:
+    """Print one left-out trace's checks: DeepRacer, the car fitted without it, the car before."""
+    from dataclasses import asdict
+
+    from slipstream.sim.calibration import STEADY_HELD, STEADY_SETTLE
+    from slipstream.sim.trace_checks import STEADY_MIN_HOLDS
+
+    fit, old = left.check, left.before
+    _say(f"{'':34}{'DeepRacer':>10} {'fitted':>10} {'before':>10}")
+    _say(
+        f"{'1-s replay position median/p90 (m)':34}{'':>10} "
+        f"{_fmt(fit.position_median, 3) + '/' + _fmt(fit.position_p90, 2):>10} "
+        f"{_fmt(old.position_median, 3) + '/' + _fmt(old.position_p90, 2):>10}"
+    )
+    _say(
+        f"{'1-s replay heading median/p90 (deg)':34}{'':>10} "
+        f"{_fmt(fit.heading_median, 1) + '/' + _fmt(fit.heading_p90, 1):>10} "
+        f"{_fmt(old.heading_median, 1) + '/' + _fmt(old.heading_p90, 1):>10}"
+    )
+    _say(
+        f"{'lateral ceiling (m/s^2)':34}{_fmt(fit.ceiling_dr):>10} {_fmt(fit.ceiling_ss):>10} "
+        f"{_fmt(old.ceiling_ss):>10}"
+    )
+    _say(
+        f"{'top speed at ' + _fmt(fit.top_command, 1) + ' m/s (m/s)':34}{_fmt(fit.top_dr):>10} "
+        f"{_fmt(fit.top_ss):>10} {_fmt(old.top_ss):>10}"
+    )
+    for title, fit_rows, old_rows in (
+        (
+            f"steady turns (holds >= {STEADY_HELD} steps, from step {STEADY_SETTLE + 1} on)",
+            fit.steady,
+            old.steady,
+        ),
+        ("held turns (holds >= 4 steps, from step 3 on)", fit.held, old.held),
+    ):
+        _say(f"{title}, commands held >= {STEADY_MIN_HOLDS} times: speed v, radius R")
+        _say(
+            f"{'speed':>6} {'steer':>5} {'holds':>5} | {'v DR':>5} {'fit':>5} {'bef':>5} | "
+            f"{'R DR':>6} {'fit':>6} {'bef':>6}"
+        )
+        for s, b in zip(fit_rows, old_rows, strict=True):
+            _say(
+                f"{s.speed_cmd:6.2f} {s.steer_cmd:5.0f} {s.holds:5d} | {s.dr_speed:5.2f} "
+                f"{s.ss_speed:5.2f} {b.ss_speed:5.2f} | {_fmt(s.dr_radius):>6} "
+                f"{_fmt(s.ss_radius):>6} {_fmt(b.ss_radius):>6}"
+            )
+    _say()
+    return {"fitted": asdict(fit), "before": asdict(old)}
+
+
+def run_leave_out(args: argparse.Namespace) -> int:
+    """`--leave-out`: leave-one-trace-out per simapp version, then the fit on all traces."""
+    from dataclasses import replace
+
+    from slipstream.runs.drive_trace import TraceError
+    from slipstream.sim import trace_checks as tc
+    from slipstream.sim.car import SINGLE_TRACK, CarParams, car_for_simapp
+
+    try:
+        named = _named_traces(args.traces)
+    except (OSError, TraceError) as exc:
+        print(f"slipstream calibrate: {exc}", file=sys.stderr)
+        return 2
+    initial = CarParams() if args.model is None else replace(CarParams(), model=args.model)
+    before = {v: car_for_simapp(v, SINGLE_TRACK) for v in (4, 5)}
+    options = {"horizon": args.horizon, "stride": args.stride, "max_nfev": args.max_evals}
+    for t in named:
+        _say(f"trace {t.name}: simapp {t.version}, {len(t.trace):,} rows")
+    _say(
+        f"model {initial.model}; before = the single-track car fitted on FS_June2020 (SINGLE_TRACK)"
+    )
+    _say()
+    v5 = [t.trace for t in named if t.version == 5]
+    physical = tc.fit_on(v5, initial, 5, **options) if v5 else None
+    numbers: dict = {"model": initial.model, "left_out": [], "all": {}}
+    for left in tc.leave_one_out(named, initial, before, physical, **options):
+        others = [t.name for t in named if t.version == left.version and t.name != left.name]
+        _say(f"== simapp {left.version}, left out: {left.name} (fitted on {', '.join(others)})")
+        _say(f"fitted: {_params_text(left.params, left.params.fit_fields)}")
+        row = _check_table(left)
+        row.update(
+            name=left.name,
+            version=left.version,
+            params={f: getattr(left.params, f) for f in left.params.fit_fields},
+        )
+        numbers["left_out"].append(row)
+    for version, traces in ((5, v5), (4, [t.trace for t in named if t.version == 4])):
+        if not traces:
+            continue
+        params = physical if version == 5 else tc.fit_on(traces, initial, 4, physical, **options)
+        _say(f"fitted on all simapp {version} traces: {_params_text(params, params.fit_fields)}")
+        numbers["all"][version] = {f: getattr(params, f) for f in params.fit_fields}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(numbers, f, indent=1, default=float)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from slipstream.runs.drive_trace import TraceError, read_drive_trace, read_drive_traces
     from slipstream.sim import calibration as cal
-    from slipstream.sim.car import DYNAMICS_FIELDS, CarParams
+    from slipstream.sim.car import CarParams
 
     if args.horizon < 1 or args.stride < 1 or args.hold_out < 0 or args.hold_out == 1:
         print(
@@ -174,6 +337,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.leave_out:
+        return run_leave_out(args)
     try:
         fit_trace = read_drive_traces(args.traces)
         checks = [(str(p), read_drive_trace(p)) for p in args.check]
@@ -185,9 +350,9 @@ def run(args: argparse.Namespace) -> int:
         checks.insert(
             0, (f"episodes {args.hold_out}, {2 * args.hold_out}, ... of the TRACEs", unseen)
         )
-    params = CarParams()
+    params = CarParams() if args.model is None else replace(CarParams(), model=args.model)
     if not args.no_fit:
-        _say(f"fitting {', '.join(cal.FIT_FIELDS)} on {len(fit_trace):,} rows ...")
+        _say(f"fitting {', '.join(params.fit_fields)} on {len(fit_trace):,} rows ...")
         try:
             result = cal.fit_car_params(
                 fit_trace, params, args.horizon, args.stride, max_nfev=args.max_evals
@@ -198,11 +363,11 @@ def run(args: argparse.Namespace) -> int:
         params = result.params
         _say(f"fitted on {result.windows:,} replay windows ({result.message})")
         _say("CarParams(")
-        for name in DYNAMICS_FIELDS:
+        for name in params.fit_fields:
             _say(f"    {name}={getattr(params, name):.4g},")
         _say(")")
         _say()
-    numbers = {"params": {k: getattr(params, k) for k in DYNAMICS_FIELDS}}
+    numbers = {"params": {k: getattr(params, k) for k in params.fit_fields}}
     numbers["fit" if not args.no_fit else "traces"] = report(
         ("compared: " if args.no_fit else "fitted on: ") + ", ".join(args.traces), fit_trace, params
     )

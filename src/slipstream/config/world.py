@@ -48,6 +48,8 @@ from slipstream.tracks.registry import DEFAULT_TRACK
 logger = logging.getLogger(__name__)
 
 JOB_TYPES = ("TRAINING", "EVALUATION")
+SIMAPP_MAJORS = (4, 5)
+"""Simapp major versions with a car of their own (sim/car.py `car_for_simapp`)."""
 RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT", "HEAD_TO_MODEL")
 """The race types the simulator runs (DeepRacer's F1 race type is refused with a message)."""
 DRFC_DEFAULT_OBSTACLES = 6
@@ -56,7 +58,6 @@ DRFC_DEFAULT_BOT_CARS = 3
 """Bot cars of a HEAD_TO_BOT race that asks for none (DRfC's DR_H2B_NUMBER_OF_BOT_CARS)."""
 BEST_MODEL_METRICS = ("progress", "reward", "laptime")
 EVAL_CHECKPOINTS = ("best", "last")
-SIMAPP_VERSIONS = ("5", "4")
 DONE_CONDITIONS = ("any", "all")
 OBSTACLE_TYPES = ("box_obstacle", "deepracer_box_obstacle", "amazon_box_obstacle")
 MIN_RESET_COUNT = 2  # a non-zero NUMBER_OF_RESETS must be at least this (simapp rule)
@@ -155,8 +156,6 @@ class WorldConfig:
     ENABLE_DOMAIN_RANDOMIZATION: bool = False
     CAMERA_AUGMENTATION: bool = False
     """Slipstream's key: real-car camera augmentation of the front camera (render/augment.py)."""
-    SIMAPP_VERSION: str = "5"
-    """Slipstream's key: the simapp major version whose car is simulated (DRfC DR_SIMAPP_VERSION)."""
     # obstacles
     NUMBER_OF_OBSTACLES: int = 0
     MIN_DISTANCE_BETWEEN_OBSTACLES: float = 2.0
@@ -177,6 +176,11 @@ class WorldConfig:
     CARS_PER_WORLD: int = 1
     """Slipstream's key: racecars sharing one world (2 in a head-to-head race of two models);
     left out of the YAML at its default."""
+    # the car
+    SIMAPP_VERSION: int = 5
+    """Slipstream's key: the simapp major version whose car to simulate (5, or 4 for simapp 4.x:
+    other wheel and hinge controllers, docs/car.md); "5.3.3"-style text gives its major version
+    (DRfC's DR_SIMAPP_VERSION sets it)."""
     # everything else from the YAML, values as read
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -417,6 +421,20 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     return parse
 
 
+def parse_simapp_version(value: Any, key: str = "SIMAPP_VERSION") -> int:
+    """The major version (4 or 5) of a simapp version such as 5, "4", "5.3.3" or "v5.0"."""
+    text = str(value).strip().lower().removeprefix("v")
+    major = text.split(".")[0]
+    if isinstance(value, bool) or not major.isdigit() or int(major) not in SIMAPP_MAJORS:
+        raise WorldConfigError(
+            "is not a simapp version Slipstream has a car for",
+            key=key,
+            value=value,
+            fix="use 5 (simapp 5.x, the default) or 4 (simapp 4.x); e.g. 5.3.3 counts as 5",
+        )
+    return int(major)
+
+
 def _race_type(value: Any, key: str) -> str:
     if str(value).strip().upper() == "F1":
         raise WorldConfigError(
@@ -519,7 +537,6 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "DONE_CONDITION": _choice(DONE_CONDITIONS),
     "ENABLE_DOMAIN_RANDOMIZATION": _bool,
     "CAMERA_AUGMENTATION": _bool,
-    "SIMAPP_VERSION": _choice(SIMAPP_VERSIONS),
     "NUMBER_OF_OBSTACLES": _int,
     "MIN_DISTANCE_BETWEEN_OBSTACLES": _float,
     "RANDOMIZE_OBSTACLE_LOCATIONS": _bool,
@@ -535,6 +552,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "UPPER_LANE_CHANGE_TIME": _float,
     "LANE_CHANGE_DISTANCE": _float,
     "CARS_PER_WORLD": _int,
+    "SIMAPP_VERSION": parse_simapp_version,
 }
 _OPTIONAL = frozenset(
     {

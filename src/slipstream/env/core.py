@@ -23,7 +23,7 @@ from slipstream.env.world_settings import resolve_world, sim_config
 from slipstream.render.augment import AugmentSpec
 from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
-from slipstream.sim.car import front_point
+from slipstream.sim.car import car_for_simapp, front_point
 from slipstream.sim.params import WaypointLists, build_reward_params
 from slipstream.sim.simulator import Simulator, StepResult
 from slipstream.tracks import Track, load_track
@@ -85,7 +85,9 @@ class DeepRacerCore:
         )
         if max_steps is not None:
             config = replace(config, max_steps=max_steps)
-        self.sim = Simulator(self.track, num_cars, config)
+        self.sim = Simulator(
+            self.track, num_cars, config, car_for_simapp(self.world.SIMAPP_VERSION)
+        )
         self.sensors = SensorSuite(
             self.track,
             self.metadata,

@@ -134,3 +134,15 @@ def _from_log(text: str, where: str) -> DriveTrace:
             cols[k].append(fields[i])
         cols["status"].append(fields[_LOG_STATUS])
     return _build(cols, [""] * len(cols["x"]), where)
+
+
+def logged_simapp_version(path: str | PathLike) -> str | None:
+    """The `simapp_version` a robomaker log states (e.g. "5.0"), or None (simtrace CSVs)."""
+    with fsspec.open(str(path), "r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            at = line.find("simapp_version")
+            if at >= 0:
+                words = line[at + len("simapp_version") :].replace(":", " ").split()
+                if words:
+                    return words[0].strip("'\",")
+    return None

@@ -4,9 +4,13 @@ Pure functions over a `DriveTrace` (arrays, one entry per traced step). A trace 
 pose *before* its command acts; row t's command moves the car from row t to row t+1 in one
 nominal control step of 1/15 s (simtrace `tstamp` jitters and does not follow the displacement).
 
-Replays start a batch of cars from logged states (pose from the row, velocities and yaw rate by
-backward differences over the previous step, steering servo settled at the previous command) and
-drive the logged commands. Everything DeepRacer-side is measured with the same finite differences
+Replays start a batch of cars from logged states and drive the logged commands. What a replay
+takes from the log, the same for every trace and both car models: the pose (base_link placed
+`front_point_x` behind the logged front point along the logged heading); forward and sideways
+speed of base_link and the yaw rate, by backward differences over the previous step (rows t-1,
+t; velocities in the body frame at the step's mid heading); the road-wheel angle, from the
+previous steps' commands through the model's steering lag (`logged_hinge`). Nothing else (no tstamp, no logged
+speed: a row's speed is its command). Everything DeepRacer-side is measured with the same finite differences
 as the Slipstream side, so the two columns of every table are like for like.
 """
 
@@ -17,10 +21,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import least_squares
 
-from slipstream.sim.car import DYNAMICS_FIELDS, CarParams, CarState, front_point, step_cars
+from slipstream.sim.car import (
+    DYNAMICS_FIELDS,
+    CarParams,
+    CarState,
+    front_point,
+    step_cars,
+)
 
 FIT_FIELDS: tuple[str, ...] = DYNAMICS_FIELDS
-"""The fitted parameters (all of `DYNAMICS_FIELDS`)."""
+"""The single-track model's fitted parameters (a car's own are `CarParams.fit_fields`)."""
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "speed_gain": (0.8, 1.3),
@@ -35,6 +45,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "front_cornering": (0.2, 40.0),
     "rear_cornering": (0.2, 40.0),
     "yaw_inertia": (0.2, 5.0),
+    "contact_friction": (0.1, 1.2),
+    "slip_scale": (0.005, 1.0),
+    "rolling_radius": (0.03, 0.045),
+    "hinge_tau": (0.005, 1.0),
 }
 
 HEADING_WEIGHT = 0.5
@@ -147,11 +161,37 @@ def logged_states(
     vxw, vyw = (bx1 - bx0) / trace.dt, (by1 - by0) / trace.dt
     vx = np.cos(mid) * vxw + np.sin(mid) * vyw
     vy = -np.sin(mid) * vxw + np.cos(mid) * vyw
-    steering_gain = dyn[DYNAMICS_FIELDS.index("steering_gain")]
-    delta = steering_gain * np.radians(
-        np.clip(trace.steer_cmd[rows - 1], -params.max_steering_deg, params.max_steering_deg)
+    return CarState(
+        bx1, by1, h1, np.maximum(vx, 0.0), logged_hinge(trace, rows, params, dyn), vy, r
     )
-    return CarState(bx1, by1, h1, np.maximum(vx, 0.0), delta, vy, r)
+
+
+HINGE_HISTORY = 15
+"""Steps of logged commands the replay's start hinge angle is filtered from (1 s)."""
+
+
+def logged_hinge(
+    trace: DriveTrace, rows: np.ndarray, params: CarParams, dyn: np.ndarray
+) -> np.ndarray:
+    """Road-wheel angle at rows: the model's steering lag (`CarParams.hinge_lag`, decoupled from
+    the body) run over the episode's logged commands of the previous `HINGE_HISTORY` steps (or
+    since the episode's start; only commands that moved the car, so not a prepare step's), from straight ahead (what is left of that start after 1 s is
+    under 1 % for lags up to 0.2 s)."""
+    decay = np.exp(-trace.dt / params.hinge_lag(dyn))
+    limit = params.max_steering_deg
+
+    def target(at: np.ndarray) -> np.ndarray:
+        cmd = np.radians(np.clip(trace.steer_cmd[at], -limit, limit))
+        return params.hinge_from_command(cmd, dyn)
+
+    delta = np.zeros(len(rows))
+    for k in range(HINGE_HISTORY, 0, -1):
+        at = rows - k
+        past = np.maximum(at, 0)
+        ok = (at >= 0) & (trace.episode[past] == trace.episode[rows]) & trace.valid[past]
+        goal = target(np.maximum(at, 0))
+        delta = np.where(ok, goal + (delta - goal) * decay, delta)
+    return delta
 
 
 def replay(
@@ -208,7 +248,7 @@ def fit_car_params(
     initial: CarParams | None = None,
     horizon: int = 15,
     stride: int = 2,
-    fit_fields: tuple[str, ...] = FIT_FIELDS,
+    fit_fields: tuple[str, ...] | None = None,
     max_nfev: int = 200,
     held_weight: float = HELD_WEIGHT,
 ) -> FitResult:
@@ -222,13 +262,14 @@ def fit_car_params(
     not dominate.
     """
     initial = initial or CarParams()
+    fit_fields = initial.fit_fields if fit_fields is None else fit_fields
     starts = window_starts(trace, horizon)[::stride]
     if len(starts) == 0:
         raise ValueError(
             f"the trace has no run of {horizon + 1} consecutive in_progress steps to replay; "
             "give a longer trace or a shorter --horizon"
         )
-    index = [DYNAMICS_FIELDS.index(f) for f in fit_fields]
+    index = [initial.fit_fields.index(f) for f in fit_fields]
     base = initial.dynamics_vector()
     rows = starts[:, None] + np.arange(1, horizon + 1)[None, :]
     logged_x, logged_y, logged_h = trace.x[rows], trace.y[rows], trace.heading[rows]
@@ -456,13 +497,22 @@ def top_speed(
     )
 
 
+STRAIGHT_RUN_UP = 2.0
+"""Seconds `steady_turn` drives straight at the command's speed before it turns."""
+
+
 def steady_turn(
     params: CarParams, speed_cmd: float, steer_deg: float, seconds: float = 4.0
 ) -> tuple[float, float, float]:
-    """(speed, radius, lateral acceleration) of one car holding a command from rest for
-    `seconds`, measured like the traces over its last second (front point, finite differences)."""
+    """(speed, radius, lateral acceleration) of one car that reaches the command's speed on a
+    straight (`STRAIGHT_RUN_UP` s from rest) and then holds the command for `seconds`, measured
+    like the traces over its last second (front point, finite differences). The run-up matters
+    for the mechanism car: a turn of 2 m/s or more held from a standstill spins its wheels into
+    a tight circle (docs/car.md), which the traces never show because no policy does that."""
     steps = round(seconds / params.dt)
     state = CarState.at_rest(np.zeros(1), np.zeros(1), np.zeros(1))
+    for _ in range(round(STRAIGHT_RUN_UP / params.dt)):
+        state = step_cars(state, np.zeros(1), np.full(1, speed_cmd), params)
     fronts, headings = [], []
     for _ in range(steps):
         state = step_cars(state, np.full(1, steer_deg), np.full(1, speed_cmd), params)
@@ -473,3 +523,26 @@ def steady_turn(
     v = np.median(np.linalg.norm(np.diff(f, axis=0), axis=1)) / params.dt
     r = np.median(np.abs(_wrap(np.diff(np.array(headings[-last:]))))) / params.dt
     return float(v), float(v / r) if r > 1e-9 else float("inf"), float(v * r)
+
+
+GRIP_STEERING = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+GRIP_SPEEDS = tuple(round(1.0 + 0.2 * k, 1) for k in range(16))
+
+
+def lateral_grip(params: CarParams) -> float:
+    """The highest steady lateral acceleration (m/s^2) the car holds: `steady_turn` over
+    `GRIP_STEERING` x `GRIP_SPEEDS` (commands 1-4 m/s)."""
+    return max(steady_turn(params, v, d)[2] for d in GRIP_STEERING for v in GRIP_SPEEDS)
+
+
+def fastest_turn_speed(
+    params: CarParams, steer_deg: float, max_lateral: float, step: float = 0.1
+) -> float:
+    """The fastest speed command (a multiple of `step`, 1.0 to `params.max_speed`) whose steady
+    turn at `steer_deg` stays within `max_lateral` m/s^2; 1.0 if none does."""
+    best = 1.0
+    for k in range(round((params.max_speed - 1.0) / step) + 1):
+        speed = round(1.0 + k * step, 6)
+        if steady_turn(params, speed, steer_deg)[2] <= max_lateral:
+            best = speed
+    return best

@@ -1,10 +1,15 @@
-"""The car: DeepRacer geometry and a batched dynamic single-track model with saturating tyres.
+"""The car: DeepRacer geometry and two batched car models (docs/car.md).
+
+`CarParams.model` picks one: "mechanism" (sim/mechanism.py: the planar rigid body on four
+friction contacts that Gazebo simulates, with the simapp's wheel and hinge controllers) or
+"single_track" (below: a dynamic single-track model with saturating tyres, fitted as a whole).
+`car_for_simapp` gives the car of a simapp version (the controllers differ, docs/car.md).
 
 State is a `CarState` of arrays of shape (N,). `step_cars` is a pure function: it returns a new
 state and never mutates its input. One control step lasts 1/15 s (DeepRacer's camera rate) and is
 integrated in `substeps` equal physics sub-steps by a numba kernel.
 
-Model (reference point = base_link, the chassis centre; l_f, l_r its distances to the axles,
+Single-track model (reference point = base_link, the chassis centre; l_f, l_r its distances to the axles,
 L = l_f + l_r; accelerations per unit mass, so the car's mass cancels):
 
   speed loop   v_t   = k_v v_cmd / (1 + (k_v v_cmd / v_top)^n)^(1/n)     settled speed
@@ -30,12 +35,15 @@ integrated exactly).
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import NamedTuple
 
 import numba
 import numpy as np
+
+from slipstream.sim.mechanism import derivatives_arrays, mechanism_kernel
 
 CONTROL_HZ = 15.0
 """DeepRacer steps once per camera frame, 15 frames per simulated second."""
@@ -47,12 +55,19 @@ TYRE_SPEED_FLOOR = 0.1
 
 @dataclass(frozen=True)
 class CarParams:
-    """DeepRacer car geometry (metres, from the URDF), command limits and dynamics parameters.
+    """DeepRacer car geometry (metres, from the URDF), command limits and both models' parameters.
 
-    The dynamics defaults were fitted by `slipstream calibrate` (stride 2, 1-second replays) on
-    the DeepRacer-for-Cloud training simtrace of FS_June2020 (simapp 5.0, 4 workers, 13,295 rows,
-    from deepracer-log-guru's test resources; shared/traces/fs_june2020_drfc_discrete) and checked
-    on red_star_pro (simapp 4.0, 9,889 rows; shared/traces/red_star_pro_drfc_discrete).
+    The default car is the simapp 5 car of the mechanism model (docs/car.md). Its four fitted
+    fields (`MECHANISM_FIELDS`) were fitted by `slipstream calibrate --leave-out --model mechanism
+    --stride 2 --max-evals 100` on all three simapp 5.0 traces in shared/traces (FS_June2020
+    DRfC simtrace, 13,295 rows; 2022_reinvent_champ, 6 DRfC robomaker logs, 3,716 rows;
+    reinvent_base 2022 console log, 2,749 rows; from deepracer-log-guru's test resources); the
+    simapp 4 car (`car_for_simapp(4)`) differs only in `hinge_tau`, fitted on the two simapp 4.0
+    traces (red_star_pro DRfC simtrace and 2021 console log) with the rest held. Left out of the
+    fit, each trace is reproduced better than by the single-track model (docs/car.md tables).
+
+    The single-track fields keep the fit of the previous round (FS_June2020 only, stride 2,
+    1-second replays); `SINGLE_TRACK` is that car.
     """
 
     rear_axle_x: float = -0.081663
@@ -95,10 +110,103 @@ class CarParams:
     """i_z: yaw moment of inertia in units of m l_f l_r."""
     substeps: int = 4
     control_hz: float = CONTROL_HZ
+    # --- which model steps the car
+    model: str = "mechanism"
+    """"mechanism" or "single_track" (see the module doc)."""
+    # --- mechanism model: masses and inertias (kg, kg m^2; URDF, docs/car.md)
+    chassis_mass: float = 5.0
+    wheel_mass: float = 0.34055
+    hinge_mass: float = 0.1
+    chassis_yaw_inertia: float = 0.05865
+    wheel_yaw_inertia: float = 0.00026046
+    """A wheel's inertia about the vertical (its izz; it spins about y)."""
+    hinge_yaw_inertia: float = 4e-6
+    # --- mechanism model: the simapp's command path (docs/car.md)
+    command_wheel_radius: float = 0.035
+    """The simapp sends wheel angular speed = commanded speed / this (simapp >= 3)."""
+    wheel_speed_limit: float = 100.0
+    """rad/s: the URDF's wheel joint velocity limit; Gazebo stops driving a joint past it."""
+    # --- mechanism model: fitted (docs/car.md, "Calibration")
+    contact_friction: float = 0.3415
+    """mu: friction coefficient of each wheel along and across its rolling direction."""
+    slip_scale: float = 0.1700
+    """eps (m/s): slip speed over which a contact's force rises to mu N (smoothed Coulomb)."""
+    rolling_radius: float = 0.03617
+    """rho (m): the wheel's effective rolling radius (mesh wheels; nominal = the command's)."""
+    hinge_tau: float = 0.005
+    """tau_h (s): the steering hinges' position controller as a first-order lag (simapp 5: at
+    the fit's lower bound, i.e. no lag the traces show; simapp 4: `SIMAPP4_CONTROLLERS`)."""
+    mechanism_substeps: int = 6
+    load_transfer: bool = True
+    """Shift the wheels' loads with the body's accelerations (centre-of-mass height from the URDF)."""
+    chassis_z: float = 0.023249
+    """Height of the chassis (its centre of mass) above base_link, which sits on the ground."""
+    rear_wheel_z: float = 0.01575
+    front_wheel_z: float = 0.011759
+    """Wheel centres (and hinges) above the chassis origin."""
+
+    def __post_init__(self) -> None:
+        if self.model not in CAR_MODELS:
+            raise ValueError(
+                f"CarParams.model must be one of {', '.join(CAR_MODELS)}, not {self.model!r}"
+            )
 
     @property
     def wheelbase(self) -> float:
         return self.front_axle_x - self.rear_axle_x
+
+    @property
+    def fit_fields(self) -> tuple[str, ...]:
+        """The fitted fields of this car's model, in the order its kernel reads them."""
+        return MECHANISM_FIELDS if self.model == "mechanism" else DYNAMICS_FIELDS
+
+    @property
+    def mass(self) -> float:
+        return self.chassis_mass + 4 * self.wheel_mass + 2 * self.hinge_mass
+
+    @property
+    def centre_of_mass_x(self) -> float:
+        """x of the centre of mass from base_link (chassis at 0, wheels and hinges at their joints)."""
+        rear = 2 * self.wheel_mass * self.rear_axle_x
+        front = 2 * (self.wheel_mass + self.hinge_mass) * self.front_axle_x
+        return (rear + front) / self.mass
+
+    @property
+    def centre_of_mass_height(self) -> float:
+        """Height of the centre of mass above the ground (m)."""
+        rear = 2 * self.wheel_mass * self.rear_wheel_z
+        front = 2 * (self.wheel_mass + self.hinge_mass) * self.front_wheel_z
+        return self.chassis_z + (rear + front) / self.mass
+
+    def body_vector(self) -> np.ndarray:
+        """The mechanism kernel's fixed parameters (see sim/mechanism.py), float64."""
+        x_cg = self.centre_of_mass_x
+        px = np.array([self.rear_axle_x, self.front_axle_x, self.rear_axle_x, self.front_axle_x])
+        py = np.array(
+            [self.rear_wheel_y, self.front_wheel_y, -self.rear_wheel_y, -self.front_wheel_y]
+        )
+        px = px - x_cg
+        i_z = (
+            self.chassis_yaw_inertia
+            + self.chassis_mass * x_cg**2
+            + 4 * self.wheel_yaw_inertia
+            + 2 * self.hinge_yaw_inertia
+            + self.wheel_mass * float(np.sum(px**2 + py**2))
+            + self.hinge_mass * 2 * (px[1] ** 2 + py[1] ** 2)
+        )
+        # static loads: moments about the centre of mass, half an axle's load per wheel
+        l_f, l_r = px[1], -px[0]
+        front = 0.5 * self.mass * GRAVITY * l_r / (l_f + l_r)
+        rear = 0.5 * self.mass * GRAVITY * l_f / (l_f + l_r)
+        loads = np.array([rear, front, rear, front])
+        head = [self.mass, i_z, 1.0 / self.command_wheel_radius, self.wheel_speed_limit]
+        tail = [
+            x_cg,
+            self.centre_of_mass_height if self.load_transfer else 0.0,
+            l_f + l_r,
+            self.front_wheel_y + self.rear_wheel_y,
+        ]
+        return np.concatenate([head, px, py, loads, tail]).astype(np.float64)
 
     @property
     def dt(self) -> float:
@@ -117,8 +225,25 @@ class CarParams:
         )
 
     def dynamics_vector(self) -> np.ndarray:
-        """The parameters the kernels read, in `DYNAMICS_FIELDS` order (float64)."""
-        return np.array([getattr(self, name) for name in DYNAMICS_FIELDS], dtype=np.float64)
+        """The fitted parameters the model's kernel reads, in `fit_fields` order (float64)."""
+        return np.array([getattr(self, name) for name in self.fit_fields], dtype=np.float64)
+
+    def hinge_from_command(self, steer_cmd_rad: np.ndarray, dyn: np.ndarray) -> np.ndarray:
+        """The road-wheel angle a held steering command settles at (rad), with fitted `dyn`."""
+        if self.model == "mechanism":
+            return np.asarray(steer_cmd_rad, dtype=np.float64)
+        return dyn[DYNAMICS_FIELDS.index("steering_gain")] * steer_cmd_rad
+
+    def hinge_lag(self, dyn: np.ndarray) -> float:
+        """Time constant (s) of the road wheels' lag behind the command, with fitted `dyn`."""
+        name = "hinge_tau" if self.model == "mechanism" else "tau_steer"
+        return float(dyn[self.fit_fields.index(name)])
+
+    @property
+    def friction_limit(self) -> float:
+        """The highest lateral acceleration the model's friction allows (m/s^2)."""
+        mu = self.contact_friction if self.model == "mechanism" else self.friction
+        return mu * GRAVITY
 
 
 DYNAMICS_FIELDS: tuple[str, ...] = (
@@ -135,9 +260,51 @@ DYNAMICS_FIELDS: tuple[str, ...] = (
     "rear_cornering",
     "yaw_inertia",
 )
-"""The fitted `CarParams` fields (the others are DeepRacer's geometry and limits)."""
+"""The single-track model's fitted `CarParams` fields (the others are DeepRacer's geometry and limits)."""
 
-assert set(DYNAMICS_FIELDS) <= {f.name for f in fields(CarParams)}
+MECHANISM_FIELDS: tuple[str, ...] = (
+    "contact_friction",
+    "slip_scale",
+    "rolling_radius",
+    "hinge_tau",
+)
+"""The mechanism model's fitted fields, in `mechanism_kernel`'s order."""
+
+CAR_MODELS = ("mechanism", "single_track")
+
+CONTROLLER_FIELDS: dict[str, tuple[str, ...]] = {
+    "mechanism": ("hinge_tau",),
+    "single_track": ("tau_speed", "tau_steer", "steering_gain"),
+}
+"""Per model, the fields that stand for the simapp's controllers: the only ones that differ
+between the simapp 4 and simapp 5 cars (docs/car.md)."""
+
+SIMAPP_VERSIONS = (4, 5)
+
+SIMAPP4_CONTROLLERS: dict[str, dict[str, float]] = {
+    "mechanism": {"hinge_tau": 0.3723},
+    "single_track": {},
+}
+"""Controller fields of the simapp 4 car, fitted on the two simapp 4.0 traces with the simapp 5
+car's physical fields held (docs/car.md). The single-track model has no simapp 4 fit."""
+
+
+SINGLE_TRACK = CarParams(model="single_track")
+"""Today's car before the mechanism model: the single-track model fitted on FS_June2020."""
+
+
+def car_for_simapp(version: int, base: CarParams | None = None) -> CarParams:
+    """The car of a simapp major version (4 or 5): `base` (default `CarParams()`, the simapp 5
+    car) with the controller fields of that version."""
+    base = base or CarParams()
+    if version not in SIMAPP_VERSIONS:
+        raise ValueError(f"simapp version must be 4 or 5, not {version!r}")
+    if version == 5:
+        return base
+    return replace(base, **SIMAPP4_CONTROLLERS[base.model])
+
+
+assert set(DYNAMICS_FIELDS) | set(MECHANISM_FIELDS) <= {f.name for f in fields(CarParams)}
 
 
 class CarState(NamedTuple):
@@ -173,7 +340,14 @@ def clip_commands(
 
 
 def settled_speed(speed_cmd: np.ndarray | float, params: CarParams) -> np.ndarray | float:
-    """v_t: the speed a held (clipped) speed command settles at on a straight."""
+    """The speed a held (clipped) speed command settles at on a straight: the mechanism's wheel
+    surface speed, or the single-track model's v_t."""
+    if params.model == "mechanism":
+        omega = np.minimum(
+            np.asarray(speed_cmd, np.float64) / params.command_wheel_radius,
+            params.wheel_speed_limit,
+        )
+        return omega * params.rolling_radius
     kv = params.speed_gain * np.asarray(speed_cmd, dtype=np.float64)
     n = params.top_speed_sharpness
     return kv / (1.0 + (kv / params.top_speed) ** n) ** (1.0 / n)
@@ -187,6 +361,13 @@ def derivatives(
     Written with numpy, independently of the integrator's kernel, so tests can integrate it with
     scipy and compare.
     """
+    if params.model == "mechanism":
+        _x, _y, yaw, vx, delta, vy, r = state
+        rates = derivatives_arrays(
+            yaw, vx, delta, vy, r, np.asarray(steer_cmd_rad, np.float64),
+            np.asarray(speed_cmd, np.float64), params.dynamics_vector(), params.body_vector(),
+        )  # fmt: skip
+        return CarState(*rates)
     l_f, l_r = params.front_axle_x, -params.rear_axle_x
     length = l_f + l_r
     mu = params.friction
@@ -303,13 +484,25 @@ def step_cars(
     """Advance every car by one control step (1/15 s) under the given commands.
 
     Commands are clipped to the car's limits here. Pure: returns a new state. `dynamics` (the
-    fitted parameters in `DYNAMICS_FIELDS` order) overrides `params`' own, for calibration.
+    fitted parameters in `params.fit_fields` order) overrides `params`' own, for calibration.
     """
     steer_deg, v_cmd = clip_commands(params, steering_deg, speed_cmd)
     p = params.dynamics_vector() if dynamics is None else np.asarray(dynamics, np.float64)
-    geo = np.array([params.front_axle_x, -params.rear_axle_x])
     fields64 = [np.ascontiguousarray(a, dtype=np.float64) for a in state]
     out = np.empty((7, len(fields64[0])))
+    if params.model == "mechanism":
+        mechanism_kernel(
+            *fields64,
+            np.ascontiguousarray(np.radians(steer_deg), dtype=np.float64),
+            np.ascontiguousarray(v_cmd, dtype=np.float64),
+            p,
+            _body_vector(params),
+            params.dt / params.mechanism_substeps,
+            params.mechanism_substeps,
+            out,
+        )
+        return CarState(*out)
+    geo = np.array([params.front_axle_x, -params.rear_axle_x])
     _step_kernel(
         *fields64,
         np.ascontiguousarray(np.radians(steer_deg), dtype=np.float64),
@@ -321,6 +514,12 @@ def step_cars(
         out,
     )
     return CarState(*out)
+
+
+@functools.lru_cache(maxsize=64)
+def _body_vector(params: CarParams) -> np.ndarray:
+    """`params.body_vector()`, computed once per car (the simulator steps one car many times)."""
+    return params.body_vector()
 
 
 def body_points(state: CarState, offsets: np.ndarray) -> np.ndarray:

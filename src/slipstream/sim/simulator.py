@@ -530,8 +530,11 @@ class Simulator:
         cars = np.asarray(cars, dtype=np.int64)
         s = self.current
         base = front - self.car.front_point_x * np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
-        steer = self.car.steering_gain * np.radians(
-            np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
+        steer = self.car.hinge_from_command(
+            np.radians(
+                np.clip(steering_deg, -self.car.max_steering_deg, self.car.max_steering_deg)
+            ),
+            self.car.dynamics_vector(),
         )
         car_state = place(s.car, cars, base[:, 0], base[:, 1], yaw, speed, steer)
         start_ndist = s.start_ndist.copy()

@@ -10,11 +10,14 @@ steps, pays 100 / 132 ~ 0.76 per step; a 12 s lap ~ 0.56). Finishing the lap pay
 pays almost nothing (DeepRacer's usual 1e-3), so staying on the road comes first.
 
 The action space (model_metadata.json) pairs each steering angle with about the fastest speed
-the car holds that turn at without sliding wide (`slipstream.sim.calibration.steady_turn` on
-the calibrated car, lateral acceleration 3.9-4.3 m/s^2 under the tyres' 4.5): 30 deg at 1.8 m/s
-(turn radius 0.8 m, for the tightest corners), 25 at 2.4 (1.2 m), 15 at 3.0 (2.0 m), 8 at 3.6
-(3.8 m), and straight at 4.0 or 3.0 m/s (to slow down before a corner). DeepRacer's car steers
-about half the commanded angle, so a sharp command at a low speed is what tight corners need.
+the car holds that turn at (`slipstream.sim.calibration.fastest_turn_speed` on the default car,
+the mechanism model of DeepRacer's simapp 5 car, docs/car.md): the fastest speed whose steady
+turn stays within 3/4 of the car's grip (`lateral_grip`, 3.8 m/s^2; past it the turn opens up
+quickly): 30 deg at 1.9 m/s (turn radius 1.4 m), 25 at 2.3 (2.1 m), 20 at 2.9 (3.3 m), 15 at 4.0
+(4.9 m), and straight at 4.0. For the tightest corners (reInvent2019's centre line bends at
+0.84 m) 30 deg at 1.1 m/s turns at 0.8 m. DeepRacer's car turns at about a third of the
+kinematic rate (its four wheels are driven at one speed and its front wheels steer parallel),
+so a sharp command at a low speed is what tight corners need.
 """
 
 OFF_ROAD_REWARD = 1e-3

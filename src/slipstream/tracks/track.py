@@ -227,7 +227,7 @@ class Track:
 def progress_percent(
     ndist: np.ndarray, start_ndist: np.ndarray, prev_progress: np.ndarray
 ) -> np.ndarray:
-    """Lap progress in percent exactly as DeepRacer computes it (DEEPRACER.md section 1.1).
+    """Lap progress in percent exactly as DeepRacer computes it (docs/deepracer.md section 1.1).
 
     All arguments broadcast. `prev_progress` is the previous step's progress (0 at episode start
     and after a step that reached 100).

@@ -111,11 +111,6 @@ def project_on_polyline(points: np.ndarray, vertices: np.ndarray) -> PolylinePro
     return project_on_polylines(points, Polylines.of([vertices]), 0)
 
 
-def distance_to_polyline(points: np.ndarray, vertices: np.ndarray) -> np.ndarray:
-    """Distance from each point (N,2) to the polyline (M,2)."""
-    return project_on_polyline(points, vertices).distance
-
-
 @numba.njit(cache=True)
 def _inside_kernel(points, vertices, start, count, which, inside):
     for i in range(points.shape[0]):

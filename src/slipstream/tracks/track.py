@@ -162,11 +162,6 @@ class Track:
         """Project points (N,2) onto the centre line."""
         return self.batch.project(points, 0)
 
-    def arc_at(self, segment: np.ndarray, fraction: np.ndarray) -> np.ndarray:
-        """Arc length (m) of the point `fraction` of the way along centre segment `segment`
-        (a point at a segment's end gets that waypoint's arc exactly; `TrackBatch.arc_at`)."""
-        return self.batch.arc_at(np.zeros_like(segment), segment, fraction)
-
     def closest_waypoints(self, ndist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """DeepRacer's `find_prev_next` over waypoint ndists: ([prev], [next]) index arrays."""
         return self.batch.closest_waypoints(ndist, 0)

@@ -188,12 +188,20 @@ def test_two_node_cluster_s3_run_and_a_killed_worker(
     reward.write_text(KILL_ONCE.format(marker=str(marker)))
     env = {**cluster_env, **S3_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint}
     # the nodes as Ray sees them, asked by a driver of its own (this process keeps no Ray state)
-    listing = subprocess.run(
-        [sys.executable, "-c", LIST_NODES, address], env=env, capture_output=True, text=True
-    )
-    assert listing.returncode == 0, listing.stderr[-3000:]
-    nodes = json.loads(listing.stdout.strip().splitlines()[-1])
-    second = next(node for node, res in nodes.items() if "worker_node" in res)
+    # (the second node may still be registering with the head on a busy machine: ask again)
+    deadline = time.monotonic() + 60.0
+    while True:
+        listing = subprocess.run(
+            [sys.executable, "-c", LIST_NODES, address], env=env, capture_output=True, text=True
+        )
+        assert listing.returncode == 0, listing.stderr[-3000:]
+        nodes = json.loads(listing.stdout.strip().splitlines()[-1])
+        workers = [node for node, res in nodes.items() if "worker_node" in res]
+        if workers or time.monotonic() > deadline:
+            break
+        time.sleep(2.0)
+    assert workers, f"the second Ray node never joined the head: {nodes}"
+    second = workers[0]
     head = next(node for node in nodes if node != second)
 
     run = f"s3://{s3_bucket}/cluster/run"

@@ -118,7 +118,7 @@ def train_arguments(args: argparse.Namespace) -> argparse.Namespace:
             custom_files=args.custom_files or _drfc_custom_files(config),
             run_env=str(config.run_env),
             workers=args.workers or config.workers,
-            tracks=args.tracks or (list(config.worker_tracks) or None),
+            worker_tracks=args.worker_tracks or (list(config.worker_tracks) or None),
             pretrained=args.pretrained or config.pretrained,
             checkpoint=config.pretrained_checkpoint if config.pretrained else args.checkpoint,
             set=([f"SIMAPP_VERSION={config.simapp_version}"] if config.simapp_version else [])

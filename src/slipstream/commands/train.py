@@ -44,8 +44,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--tracks",
         nargs="+",
+        metavar="SET",
+        help="train on a set of tracks, each car on its own: names, files, globs "
+        "('reInvent2019_*'), 'official', 'builtin', 'generated' (a new procedural track per "
+        "draw) or 'generated:SEED'; comma- or space-separated",
+    )
+    where.add_argument(
+        "--episodes-per-track",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --tracks: a car draws its next track every N of its episodes (default 1)",
+    )
+    where.add_argument(
+        "--worker-tracks",
+        nargs="+",
         metavar="TRACK",
-        help="one track per worker (multi-config); 'generated:SEED' makes a procedural track",
+        help="one track per worker (DRfC multi-config)",
     )
     where.add_argument("--race-type", choices=["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"])
     where.add_argument("--workers", type=int, help="rollout workers (default: NUM_WORKERS)")
@@ -109,6 +124,7 @@ def build_config(args: argparse.Namespace):
     from slipstream.config.world import WorldConfig
     from slipstream.examples import example_dir
     from slipstream.rollout.trainer import TrainConfig
+    from slipstream.tracks.track_set import parse_track_set
 
     if args.custom_files and args.example:
         raise ConfigError("give --custom-files or --example, not both")
@@ -143,11 +159,16 @@ def build_config(args: argparse.Namespace):
         pretrained_checkpoint = hp.pretrained_checkpoint
     track = args.track or world.track_name
     workers = args.workers or int(world.NUM_WORKERS)
-    tracks = tuple(args.tracks or ())
+    tracks = tuple(args.worker_tracks or ())
     if tracks and len(tracks) == 1:
         track, tracks = tracks[0], ()
     elif tracks and not args.workers:
         workers = len(tracks)
+    track_set = parse_track_set(",".join(args.tracks)) if args.tracks else None
+    if track_set is not None and track_set.is_single:
+        track, track_set = track_set.names[0], None
+    elif track_set is not None and track_set.names:
+        track = track_set.names[0]
     return TrainConfig.build(
         run=args.run,
         model_metadata=metadata,
@@ -156,6 +177,8 @@ def build_config(args: argparse.Namespace):
         world=world,
         track=track,
         worker_tracks=tracks,
+        track_set=track_set,
+        episodes_per_track=args.episodes_per_track,
         race_type=race_type,
         workers=workers,
         cars_per_worker=args.cars_per_worker,

@@ -49,6 +49,7 @@ def play_episodes(
     *,
     may_start: Callable[[], bool] | None = None,
     end_together: bool = False,
+    before_reset: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> int:
     """Play episodes on the cars of `core`, each from a reset, until all are played.
 
@@ -59,6 +60,8 @@ def play_episodes(
         may_start: asked before each new episode after the first batch (False: start no more,
             e.g. once a step budget is spent; episodes under way still finish).
         end_together: every car's episode ends when the first one ends (a race).
+        before_reset: called with the cars about to start an episode; may put tracks in the
+            core's slots and returns the slot of each of those cars (None: keep their slots).
 
     Returns the number of steps of the loop (batched steps of `core`).
     """
@@ -75,7 +78,7 @@ def play_episodes(
     number = np.where(live, np.cumsum(live) - 1, -1)
     started = int(live.sum())
     played = np.zeros(n, dtype=np.int64)
-    obs = core.reset(live)
+    obs = _reset(core, live, before_reset)
     clock = 0
     while live.any():
         cars = np.flatnonzero(live)
@@ -112,11 +115,20 @@ def play_episodes(
         if len(restart):
             mask = np.zeros(n, dtype=bool)
             mask[restart] = True
-            obs = core.reset(mask)
+            obs = _reset(core, mask, before_reset)
             live[restart] = True
             number[restart] = np.arange(started, started + len(restart))
             started += len(restart)
     return clock
+
+
+def _reset(
+    core: DeepRacerCore,
+    mask: np.ndarray,
+    before_reset: Callable[[np.ndarray], np.ndarray | None] | None,
+) -> dict[str, np.ndarray]:
+    slots = None if before_reset is None else before_reset(np.flatnonzero(mask))
+    return core.reset(mask, slots=slots)
 
 
 __all__ = ["Act", "LoopStep", "play_episodes"]

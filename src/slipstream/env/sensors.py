@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,12 @@ CAR_SHADE = 60.0
 
 
 class SensorSuite:
-    """Renders the sensors of one model for every car of a simulator."""
+    """Renders the sensors of one model for every car of a simulator, each car's camera looking
+    at the texture of its own track slot (`textures[slot]`)."""
 
     def __init__(
         self,
-        track: Track,
+        track: Track | Sequence[Track],
         metadata: ModelMetadata,
         domain_randomization: bool = False,
         camera_augment: augment.AugmentSpec | None = None,
@@ -35,12 +37,30 @@ class SensorSuite:
         self._noise_rng = np.random.default_rng(0)
         self.lidar_config = metadata.lidar_config or LidarConfig()
         self.camera_spec = CameraSpec()
-        self.texture = TrackTexture.from_track(track)
+        tracks = [track] if isinstance(track, Track) else list(track)
+        self.textures = [TrackTexture.from_track(t) for t in tracks]
         self.domain_randomization = domain_randomization
         self.rngs: list[np.random.Generator] = []
         self._last: dict[str, np.ndarray] | None = None
         self._luts: np.ndarray | None = None
         self._track_views: dict[tuple[int, int], Any] = {}
+
+    @property
+    def texture(self) -> TrackTexture:
+        """Slot 0's texture (the track of a single-track world)."""
+        return self.textures[0]
+
+    def set_track(self, slot: int, track: Track) -> None:
+        """The texture of `track` for `slot` (a new slot when `slot` == the number of slots);
+        a texture already held for a track of that name is reused."""
+        same = [t for t in self.textures if t.name == track.name]
+        texture = same[0] if same else TrackTexture.from_track(track)
+        if slot == len(self.textures):
+            self.textures.append(texture)
+        else:
+            self.textures[slot] = texture
+        if slot == 0:
+            self._track_views.clear()
 
     def seed(self, seeds: list[int]) -> None:
         self.rngs = [np.random.default_rng([s, 7]) for s in seeds]
@@ -48,17 +68,19 @@ class SensorSuite:
         self._episode = None
         self._noise_rng = np.random.default_rng([*seeds[:1], 11])
 
-    def new_episodes(self, cars: np.ndarray) -> None:
-        """New per-episode draws: ENABLE_DOMAIN_RANDOMIZATION colours and brightness, and the
-        real-car camera augmentation (CAMERA_AUGMENTATION)."""
+    def new_episodes(self, cars: np.ndarray, slots: np.ndarray | None = None) -> None:
+        """New per-episode draws: ENABLE_DOMAIN_RANDOMIZATION colours and brightness (of the
+        colours of each car's track slot, `slots`; default slot 0), and the real-car camera
+        augmentation (CAMERA_AUGMENTATION)."""
         if self.camera_augment is not None:
             self._new_augment(cars)
         if not self.domain_randomization:
             return
         if self._luts is None:
             self._luts = np.tile(np.arange(256, dtype=np.uint8), (len(self.rngs), 1))
-        for i in cars.tolist():
-            self._luts[i] = sample_luts(self.rngs[i], 1, self.texture.colours)[0]
+        slots = np.zeros(len(cars), dtype=np.int64) if slots is None else slots
+        for i, slot in zip(cars.tolist(), np.asarray(slots).tolist(), strict=True):
+            self._luts[i] = sample_luts(self.rngs[i], 1, self.textures[slot].colours)[0]
 
     def _new_augment(self, cars: np.ndarray) -> None:
         assert self.camera_augment is not None
@@ -95,28 +117,64 @@ class SensorSuite:
         state = sim.state
         poses = np.stack([state.x, state.y, state.yaw], axis=1)
         boxes = self.boxes(sim)
+        slots = sim.current.track
         if mask is not None and self._last is not None:
             rows = np.flatnonzero(mask)
             if len(rows) == 0:
                 return {k: v.copy() for k, v in self._last.items()}
             sub_boxes = None if boxes is None else _rows(boxes, rows)
-            fresh = self._render(poses[rows], sub_boxes, rows)
+            fresh = self._render(poses[rows], sub_boxes, rows, slots[rows])
             obs = {k: v.copy() for k, v in self._last.items()}
             for k, v in fresh.items():
                 obs[k][rows] = v
         else:
-            obs = self._render(poses, boxes, np.arange(len(poses)))
+            obs = self._render(poses, boxes, np.arange(len(poses)), slots)
         self._last = obs
         return obs
 
+    def _cameras(
+        self,
+        poses: np.ndarray,
+        boxes: BoxSet | None,
+        lut: np.ndarray | None,
+        slots: np.ndarray,
+        stereo: bool = False,
+    ) -> np.ndarray:
+        """Camera images of the cars, each of its own slot's texture: one batched render per
+        slot present (a single call when every car drives one track)."""
+
+        def render(slot: int, poses: np.ndarray, boxes: BoxSet | None, lut: np.ndarray | None):
+            texture = self.textures[slot]
+            if stereo:
+                return render_stereo(texture, poses, self.camera_spec, boxes, luts=lut)
+            return render_cameras(texture, poses, self.camera_spec, boxes, lut=lut)
+
+        present = np.unique(slots)
+        if len(present) == 1:
+            return render(int(present[0]), poses, boxes, lut)
+        out = None
+        for slot in present.tolist():
+            rows = np.flatnonzero(slots == slot)
+            part = render(
+                slot,
+                poses[rows],
+                None if boxes is None else _rows(boxes, rows),
+                None if lut is None else lut[rows],
+            )
+            if out is None:
+                out = np.empty((len(poses), *part.shape[1:]), dtype=part.dtype)
+            out[rows] = part
+        assert out is not None
+        return out
+
     def _render(
-        self, poses: np.ndarray, boxes: BoxSet | None, rows: np.ndarray
+        self, poses: np.ndarray, boxes: BoxSet | None, rows: np.ndarray, slots: np.ndarray
     ) -> dict[str, np.ndarray]:
         lut = None if self._luts is None else self._luts[rows]
         obs: dict[str, np.ndarray] = {}
         for name in self.sensors:
             if name in ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "observation"):
-                img = render_cameras(self.texture, poses, self.camera_spec, boxes, lut=lut)
+                img = self._cameras(poses, boxes, lut, slots)
                 if self._episode is not None:
                     img = augment.apply(
                         img,
@@ -126,7 +184,7 @@ class SensorSuite:
                     )
                 obs[name] = img[..., None]
             elif name == "STEREO_CAMERAS":
-                obs[name] = render_stereo(self.texture, poses, self.camera_spec, boxes, lut)
+                obs[name] = self._cameras(poses, boxes, lut, slots, stereo=True)
             else:
                 obs[name] = self._lidar(name, poses, boxes)
         return obs
@@ -150,8 +208,8 @@ class SensorSuite:
     def topdown(
         self, sim: Simulator, follow: int | None = None, size: tuple[int, int] = (480, 640)
     ) -> np.ndarray:
-        """The whole track with every car (its background drawn once per size), or a window
-        that follows car `follow`."""
+        """Slot 0's whole track with every car (its background drawn once per size), or a
+        window that follows car `follow` on its own track."""
         from slipstream.render.topdown import TrackView, render_topdown
 
         state = sim.state
@@ -162,9 +220,8 @@ class SensorSuite:
             if key not in self._track_views:
                 self._track_views[key] = TrackView(self.texture, key)
             return self._track_views[key].render(poses, boxes)
-        return render_topdown(
-            self.texture, poses, boxes, size=size, view="follow", follow_index=follow
-        )
+        texture = self.textures[int(sim.current.track[follow])]
+        return render_topdown(texture, poses, boxes, size=size, view="follow", follow_index=follow)
 
 
 def _rows(boxes: BoxSet, rows: np.ndarray) -> BoxSet:

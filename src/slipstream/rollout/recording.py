@@ -170,6 +170,12 @@ class RunRecorder:
         world.pop("TRACK_DIRECTION_CLOCKWISE", None)  # the track name says the direction
         if cfg.worker_tracks:
             return [{**world, "WORLD_NAME": cfg.track_of(w)} for w in range(self.num_workers)]
+        if cfg.track_set is not None and cfg.track_set.names:
+            # DRfC trains one track per worker: its multi-config form, the set's named tracks
+            # in turn (generated tracks have no DeepRacer name; a generated-only set keeps
+            # WORLD_NAME)
+            names = cfg.track_set.names
+            return [{**world, "WORLD_NAME": names[w % len(names)]} for w in range(self.num_workers)]
         return world
 
     def start(self, state: Mapping[str, Any]) -> str:
@@ -229,6 +235,7 @@ class RunRecorder:
                     status=[e.status for e in r.episodes],
                     start_time_s=[e.start_time for e in r.episodes],
                     end_time_s=[e.end_time for e in r.episodes],
+                    track=[e.track for e in r.episodes] if self.config.track_set else None,
                 )
                 self.episode_counts[w] = r.episodes[-1].episode
             # `episode`: 0-based count of this worker's completed training episodes (survives --resume)

@@ -19,6 +19,7 @@ from slipstream.config.reward_function import (
 )
 from slipstream.config.world import WorldConfig
 from slipstream.runs import RunLayout, RunStorage
+from slipstream.tracks.track_set import TrackRotation, TrackSet
 
 
 class TrainingError(ValueError):
@@ -44,6 +45,11 @@ class TrainConfig:
     `WorldConfig` when the config is made)."""
     worker_tracks: tuple[str, ...] = ()
     """One track per worker (DRfC multi-config, or a list of tracks); empty = `track` for all."""
+    track_set: TrackSet | None = None
+    """Train on a set of tracks (`--tracks`): every car of every worker drives its own track,
+    drawn from the set every `episodes_per_track` of its episodes (docs/tracks.md)."""
+    episodes_per_track: int = 1
+
     cars_per_worker: int | None = None
     """Cars simulated together by one worker (default: its episodes per iteration, at most 16)."""
     iterations: int | None = None
@@ -122,6 +128,12 @@ class TrainConfig:
     def best_model_metric(self) -> str:
         return self.world.BEST_MODEL_METRIC
 
+    def rotation_of(self, worker: int) -> TrackRotation | None:
+        """How worker `worker`'s cars change tracks (None: they stay on `track_of(worker)`)."""
+        if self.track_set is None:
+            return None
+        return TrackRotation(self.track_set, self.seed, worker, self.episodes_per_track)
+
     def track_of(self, worker: int) -> str:
         """The track worker `worker` trains on."""
         return self.worker_tracks[worker] if self.worker_tracks else self.track
@@ -152,6 +164,11 @@ def check_inputs(config: TrainConfig) -> None:
     does before any training starts (`Trainer` does this before it writes anything)."""
     from slipstream.env.core import DeepRacerCore
 
+    if config.track_set is not None:
+        from slipstream.tracks import load_track
+
+        for name in config.track_set.names:
+            load_track(name)
     for track in {config.track, *config.worker_tracks}:
         core = DeepRacerCore(
             1,

@@ -27,6 +27,7 @@ from slipstream.model.policy import PolicyActor
 from slipstream.runs.live import FramePublisher
 from slipstream.runs.simtrace import simtrace_row, trace_actions
 from slipstream.sim import episode as ep
+from slipstream.tracks.track_set import TrackRotation
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class WorkerSpec:
     live_dir: str | None = None
     """Where to publish camera and top-down frames while a dashboard watches
     (`slipstream.runs.live`); None: never."""
+    rotation: TrackRotation | None = None
+    """Training on a set of tracks: each car drives its own track, drawn from the set every
+    `rotation.episodes_per_track` of its episodes (None: every car on `track`)."""
 
 
 @dataclass
@@ -64,6 +68,8 @@ class EpisodeSummary:
     start_time: float
     end_time: float
     phase: str = "training"
+    track: str = ""
+    """The track the episode ran on (its name; ' (reversed)' when driven reversed)."""
 
 
 @dataclass
@@ -118,6 +124,8 @@ class RolloutWorker:
         self.spec = spec
         self.metadata: ModelMetadata = spec.model_metadata
         self.core = self._make_core(spec.cars, training=True)
+        self.car_episodes = np.zeros(spec.cars, dtype=np.int64)
+        """Training episodes each car has started (its place in the track rotation)."""
         base = spec.seed * 10_007 + spec.worker_index * 1_009
         self.core.seed([base + i for i in range(spec.cars)])
         self.actor = PolicyActor(self.metadata, seed=base)
@@ -131,9 +139,13 @@ class RolloutWorker:
         world = self.spec.world
         if not training:  # in-training evaluation: from the start line, as DeepRacer's
             world = world.with_overrides({"CHANGE_START_POSITION": False}, source="evaluation")
+        rotation = self.spec.rotation
+        tracks = self.spec.track
+        if training and rotation is not None:  # one slot per car: its first track
+            tracks = [rotation.track_for(car, 0) for car in range(cars)]
         return DeepRacerCore(
             cars,
-            track=self.spec.track,
+            track=tracks,
             model_metadata=self.metadata,
             reward_function=self.spec.reward_function,
             race_type=self.spec.race_type,
@@ -142,6 +154,20 @@ class RolloutWorker:
             max_steps=self.spec.max_episode_steps,
             spread_starts=training,
         )
+
+    def _next_tracks(self, cars: np.ndarray) -> np.ndarray | None:
+        """Before cars start an episode: a car whose block of episodes on one track is over
+        gets its next track from the rotation, in its own slot."""
+        rotation = self.spec.rotation
+        if rotation is None:
+            return None
+        for car in cars.tolist():
+            episode = int(self.car_episodes[car])
+            if episode > 0 and episode % rotation.episodes_per_track == 0:
+                block = episode // rotation.episodes_per_track
+                self.core.set_track(car, rotation.track_for(car, block))
+        self.car_episodes[cars] += 1
+        return cars
 
     def set_weights(self, state: dict[str, Any], version: int) -> None:
         self.actor.set_weights(state, version)
@@ -241,6 +267,7 @@ class RolloutWorker:
                         status=ep.STATUS_NAMES[r.status[i]],
                         start_time=float(ep_start[i]),
                         end_time=float(now + dt),
+                        track=track_label(core, r, i),
                     )
                 )
                 if r.truncated[i]:
@@ -255,7 +282,14 @@ class RolloutWorker:
             return max_steps is None or recorded < max_steps
 
         try:
-            self.clock_steps += play_episodes(core, act, num_episodes, on_step, may_start=may_start)
+            self.clock_steps += play_episodes(
+                core,
+                act,
+                num_episodes,
+                on_step,
+                may_start=may_start,
+                before_reset=self._next_tracks,
+            )
         except RewardFunctionError as exc:
             raise self._located(exc) from None
         sensors = list(seen.get("obs", {}))
@@ -395,6 +429,7 @@ class RolloutWorker:
                     start_time=start,
                     end_time=float(start + (loop.clock + 1) * dt),
                     phase="evaluation",
+                    track=track_label(core, r, i),
                 )
 
         try:
@@ -402,3 +437,9 @@ class RolloutWorker:
         except RewardFunctionError as exc:
             raise self._located(exc, "evaluation") from None
         return [s for s in out if s is not None]
+
+
+def track_label(core: DeepRacerCore, result, car: int) -> str:
+    """The track car `car` drove in a step: its name, with ' (reversed)' when driven reversed."""
+    name = core.sim.slots[int(result.track[car])].name
+    return f"{name} (reversed)" if result.is_reversed[car] else name

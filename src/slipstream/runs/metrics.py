@@ -183,6 +183,7 @@ class TrainingMetricsWriter:
         start_time_s: Any,
         end_time_s: Any,
         phase: Any = "training",
+        track: Any = None,
     ) -> list[dict[str, Any]]:
         """Record finished episodes given as arrays (or scalars shared by all); returns entries.
 
@@ -194,6 +195,8 @@ class TrainingMetricsWriter:
             status: DeepRacer status string or label of the episode's end.
             start_time_s, end_time_s: simulation clock at the episode's start and end, seconds.
             phase: ``training`` or ``evaluation``.
+            track: the track each episode ran on, for runs on several tracks: written as an
+                extra ``track`` key (None: left out, DeepRacer's own keys only).
         """
         arrays, n = _broadcast(
             {
@@ -205,6 +208,7 @@ class TrainingMetricsWriter:
                 "start": start_time_s,
                 "end": end_time_s,
                 "phase": phase,
+                "track": "" if track is None else track,
             }
         )
         new = []
@@ -228,6 +232,8 @@ class TrainingMetricsWriter:
                     "episode_status": status_label(arrays["status"][i]),
                 }
             )
+            if track is not None:
+                new[-1]["track"] = str(arrays["track"][i])
         self._entries.extend(new)
         self._dirty = True
         if self.auto_flush:

@@ -117,7 +117,7 @@ def simtrace_row(
         "all_wheels_on_track": r.all_wheels_on_track[cars],
         "progress": r.progress[cars],
         "closest_waypoint": core.closest_waypoint(r)[cars],
-        "track_len": np.full(n, core.track.length),
+        "track_len": core.track_lengths(r)[cars],
         "tstamp": None if tstamp is None else np.broadcast_to(tstamp, (n,)),
         "episode_status": np.array([STATUS_NAMES[s] for s in r.status[cars]], dtype=object),
         "pause_duration": r.pause_duration[cars],

@@ -9,6 +9,7 @@ assembles dicts, which the user's function needs one at a time anyway.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,14 @@ class WaypointLists:
 
 def build_reward_params(
     result: StepResult,
-    track_length: float,
-    waypoints: WaypointLists,
+    track_length: float | np.ndarray,
+    waypoints: WaypointLists | Sequence[WaypointLists],
     objects: dict[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """One params dict per car for this step.
+
+    `track_length` and `waypoints`: of the one track every car drives, or one per car (cars on
+    different tracks).
 
     `objects` holds per-car object quantities (arrays (N, K, ...), see
     `slipstream.sim.objects_world.ObjectWorld.reward_quantities`); None = no objects.
@@ -63,14 +67,16 @@ def build_reward_params(
         "is_crashed": result.is_crashed.tolist(),
         "sim_time": result.sim_time.tolist(),
     }
+    lengths = np.broadcast_to(np.asarray(track_length, dtype=np.float64), (n,)).tolist()
+    per_car = [waypoints] * n if isinstance(waypoints, WaypointLists) else list(waypoints)
     prev = result.closest_prev.tolist()
     nxt = result.closest_next.tolist()
     obj = _object_columns(objects, n)
     out = []
     for i in range(n):
         params = {key: values[i] for key, values in cols.items()}
-        params["track_length"] = track_length
-        params["waypoints"] = waypoints.for_direction(cols["is_reversed"][i])
+        params["track_length"] = lengths[i]
+        params["waypoints"] = per_car[i].for_direction(cols["is_reversed"][i])
         params["closest_waypoints"] = [prev[i], nxt[i]]
         for key, values in obj.items():
             params[key] = values[i]

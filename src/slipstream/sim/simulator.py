@@ -11,6 +11,7 @@ the pose *before* action t is executed; the action is then executed for 1/15 s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -74,6 +75,7 @@ class StepResult(NamedTuple):
     is_offtrack: np.ndarray
     is_crashed: np.ndarray
     is_reversed: np.ndarray  # driving against the waypoint order
+    track: np.ndarray  # int: the world's track slot the car drives (SimWorld)
     sim_time: np.ndarray  # s, at the decision
     pause_duration: np.ndarray  # s of penalty left (pause rows)
     steering_deg: np.ndarray  # commanded (pre-clip) steering of this step's action
@@ -86,20 +88,33 @@ class StepResult(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class SimWorld:
-    """The fixed part of a simulation: settings, the car's parameters, the track both ways and
-    the objects' configuration. Only `objects.lane_rngs` changes (bot lane-change draws)."""
+    """The fixed part of a simulation: settings, the car's parameters, the tracks both ways and
+    the objects' configuration. Only `objects.lane_rngs` changes (bot lane-change draws).
+
+    The world holds one or more tracks ("slots"); each car drives the slot in its state's
+    `track`. `tracks` lists every slot forward and reversed: slot k's forward route is
+    `tracks[2k]`, its reversed one `tracks[2k + 1]` (`route_index`)."""
 
     config: SimConfig
     car: CarParams
-    tracks: tuple[Track, Track]
-    """Index by a car's `reverse` flag: (forward, reversed)."""
+    tracks: tuple[Track, ...]
+    """(slot 0 forward, slot 0 reversed, slot 1 forward, ...): index with `route_index`."""
     wheel_offsets: np.ndarray
     objects: ObjectWorld
 
     @cached_property
     def directions(self) -> TrackBatch:
-        """The two driving directions as one batch, indexed by a car's `reverse` flag."""
+        """Every slot's two driving directions as one batch, indexed by `route_index`."""
         return TrackBatch(self.tracks)
+
+    @property
+    def num_slots(self) -> int:
+        return len(self.tracks) // 2
+
+
+def route_index(slot: np.ndarray, reverse: np.ndarray) -> np.ndarray:
+    """Index into `SimWorld.tracks` of each car's route: its track slot in its direction."""
+    return 2 * np.asarray(slot, dtype=np.int64) + np.asarray(reverse, dtype=np.int64)
 
 
 class Verdict(NamedTuple):
@@ -180,9 +195,11 @@ def step_sim(
     frozen = old.finished
     steps = old.steps + 1.0
     front = front_point(old.car, car)
-    q = track_quantities(world.directions, front, old.reverse)
+    q = track_quantities(world.directions, front, route_index(old.track, old.reverse))
     progress = progress_percent(q["ndist"], old.start_ndist, old.prev_progress)
-    wheels_on = world.tracks[0].on_road(body_points(old.car, world.wheel_offsets))
+    wheels_on = world.directions.on_road(
+        body_points(old.car, world.wheel_offsets), route_index(old.track, False)
+    )
     off_track = ~wheels_on.any(axis=1)
     crashed, objects, step_objects = world.objects.crashes(
         old.objects, old.car, q["ndist"], old.sim_time
@@ -281,6 +298,7 @@ def step_result(
         is_offtrack=~wheels_on.any(axis=1),
         is_crashed=crashed & (status == ep.CRASHED),
         is_reversed=old.reverse.copy(),
+        track=old.track.copy(),
         sim_time=old.sim_time.copy(),
         # the row where a rule fires already shows the whole penalty, as DeepRacer writes it
         pause_duration=np.where(
@@ -306,15 +324,14 @@ def penalty_poses(
     prev_progress: np.ndarray,
 ) -> CarState:
     """The cars in `mask` (that broke a rule while resets remain) placed at rest where DeepRacer
-    resets them (`ObjectWorld.reset_pose`)."""
-    for rev in (False, True):
-        sel = np.flatnonzero(mask & (old.reverse == rev))
-        if len(sel) == 0:
-            continue
+    resets them (`ObjectWorld.reset_pose`), each on its own route."""
+    routes = route_index(old.track, old.reverse)
+    for route in np.unique(routes[mask]).tolist():
+        sel = np.flatnonzero(mask & (routes == route))
         x, y, yaw = world.objects.reset_pose(
             objects,
             sel,
-            world.tracks[int(rev)],
+            world.tracks[route],
             status[sel],
             old.start_ndist[sel],
             prev_progress[sel],
@@ -344,12 +361,13 @@ def place(
 
 
 def track_quantities(
-    directions: TrackBatch, front: np.ndarray, reverse: np.ndarray
+    directions: TrackBatch, front: np.ndarray, which: np.ndarray
 ) -> dict[str, np.ndarray]:
     """DeepRacer's track quantities for the front points, each measured on the centre line of
-    its car's driving direction (`directions`: the track forward, then reversed), as DeepRacer
-    projects onto the reversed ring when driving in reverse (docs/tracks.md, waypoint ties)."""
-    which = np.asarray(reverse, dtype=np.int64)
+    its car's route (`which`: index into `directions`, its track in its driving direction), as
+    DeepRacer projects onto the reversed ring when driving in reverse (docs/tracks.md, waypoint
+    ties)."""
+    which = np.asarray(which, dtype=np.int64)
     proj = directions.project(front, which)
     prev, nxt = directions.closest_waypoints(proj.ndist, which)
     return {
@@ -364,8 +382,13 @@ def track_quantities(
 
 
 class Simulator:
-    """N independent DeepRacer episodes on one track, stepped in one batch: a holder of the
-    current `SimState` (`current`), the fixed `SimWorld` and each car's random generator.
+    """N independent DeepRacer episodes stepped in one batch: a holder of the current
+    `SimState` (`current`), the fixed `SimWorld` and each car's random generator.
+
+    The world holds one track or several ("slots"); each car drives the slot its state names
+    (`reset(..., slots=)` picks it for new episodes), so cars of one batch may each drive a
+    different track. `set_track` puts another track in a slot (e.g. a fresh generated track)
+    for the episodes that start after it. Obstacles and bot cars need a world of one track.
 
     Per-car randomness (start lanes, obstacle placement, bot lane changes) comes from one
     `np.random.Generator` per car, so car i of a batch seeded with seeds[i] behaves exactly like a
@@ -374,7 +397,7 @@ class Simulator:
 
     def __init__(
         self,
-        track: Track,
+        track: Track | Sequence[Track],
         num_cars: int,
         config: SimConfig | None = None,
         car: CarParams | None = None,
@@ -382,13 +405,17 @@ class Simulator:
         self.config = config or SimConfig()
         self.car = car or CarParams()
         self.num_cars = num_cars
-        base = track.reversed() if track.is_reversed else track
-        self.tracks = (base, base.reversed())  # index by the per-car `reverse` flag
-        self.track = base
-        self.objects = ObjectWorld(base, num_cars, self.config.objects, self.car)
-        self.world = SimWorld(
-            self.config, self.car, self.tracks, self.car.wheel_offsets(), self.objects
-        )
+        slots = [track] if isinstance(track, Track) else list(track)
+        if not slots:
+            raise ValueError("a Simulator needs at least one track")
+        # each slot keeps its track in file order; the per-car `reverse` flag picks the direction,
+        # and a slot given a reversed Track is driven reversed (XOR REVERSE_DIR)
+        self.slot_reversed = [t.is_reversed for t in slots]
+        self.slots = [t.reversed() if t.is_reversed else t for t in slots]
+        self.track = self.slots[0]
+        self.objects = ObjectWorld(self.track, num_cars, self.config.objects, self.car)
+        self._check_objects()
+        self.world = self._make_world()
         self.rngs = [np.random.default_rng(i) for i in range(num_cars)]
         self.start_base = np.array([rng.uniform() for rng in self.rngs])
         self.start_offsets = np.zeros(num_cars)
@@ -407,12 +434,53 @@ class Simulator:
             sim_time=np.zeros(n),
             prev_xy=np.zeros((n, 2)),
             reverse=np.full(n, self.config.reverse_dir),
+            track=np.zeros(n, dtype=np.int64),
             start_ndist=np.zeros(n),
             episodes_done=np.zeros(n, dtype=np.int64),
             finished=np.ones(n, dtype=bool),
             final_status=np.full(n, ep.PREPARE, dtype=np.int8),
             objects=self.objects.initial(),
         )
+
+    def _make_world(self) -> SimWorld:
+        routes = tuple(route for t in self.slots for route in (t, t.reversed()))
+        return SimWorld(self.config, self.car, routes, self.car.wheel_offsets(), self.objects)
+
+    def _check_objects(self) -> None:
+        if len(self.slots) > 1 and self.objects.count:
+            raise ValueError(
+                "obstacles and bot cars need every car on one track: use one track for "
+                "OBJECT_AVOIDANCE and HEAD_TO_BOT, or set NUMBER_OF_OBSTACLES and "
+                "NUMBER_OF_BOT_CARS to 0"
+            )
+
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        """Every slot's routes (`SimWorld.tracks`): slot k forward at 2k, reversed at 2k + 1."""
+        return self.world.tracks
+
+    def set_track(self, slot: int, track: Track) -> None:
+        """Put `track` in `slot` (a new slot when `slot` == the number of slots) for episodes
+        started after this; cars in an episode on that slot must not be stepped until reset."""
+        if not 0 <= slot <= len(self.slots):
+            raise ValueError(f"slot must be 0..{len(self.slots)}, got {slot}")
+        flip = track.is_reversed
+        track = track.reversed() if flip else track
+        if slot == len(self.slots):
+            self.slots.append(track)
+            self.slot_reversed.append(flip)
+        else:
+            self.slots[slot] = track
+            self.slot_reversed[slot] = flip
+        self._check_objects()
+        if slot == 0:
+            self.track = track
+        self.world = self._make_world()
+
+    def track_of(self, cars: np.ndarray | None = None) -> list[Track]:
+        """The track (file order) each car drives (all cars by default)."""
+        slots = self.current.track if cars is None else self.current.track[cars]
+        return [self.slots[k] for k in slots.tolist()]
 
     # the parts of the current state other layers read
     @property
@@ -465,31 +533,35 @@ class Simulator:
             offset = offset + self.current.episodes_done[index] * cfg.round_robin_advance_dist
         return np.mod(offset, 1.0)
 
-    def reset(self, mask: np.ndarray | None = None) -> None:
-        """Start a new episode for the cars in mask (all by default), at rest on the start line."""
+    def reset(self, mask: np.ndarray | None = None, slots: np.ndarray | None = None) -> None:
+        """Start a new episode for the cars in mask (all by default), at rest on the start line;
+        `slots`: the track slot of each of those cars (default: the one each drove last)."""
         cfg = self.config
         idx = np.arange(self.num_cars) if mask is None else np.flatnonzero(mask)
         if len(idx) == 0:
             return
         s = self.current
+        track = s.track.copy()
+        if slots is not None:
+            track[idx] = np.broadcast_to(np.asarray(slots, dtype=np.int64), idx.shape)
+            if track.min() < 0 or track.max() >= len(self.slots):
+                raise ValueError(f"track slots must be 0..{len(self.slots) - 1}, got {slots}")
         reverse = s.reverse.copy()
+        reverse[idx] = cfg.reverse_dir ^ np.array(self.slot_reversed)[track[idx]]
         if cfg.alternate_driving_direction and cfg.training:
-            reverse[idx] = cfg.reverse_dir ^ (s.episodes_done[idx] % 2 == 1)
-        else:
-            reverse[idx] = cfg.reverse_dir
+            reverse[idx] ^= s.episodes_done[idx] % 2 == 1
         start_ndist = s.start_ndist.copy()
         start_ndist[idx] = self._initial_start_ndist(idx)
         car_state, objects = s.car, s.objects
-        for rev in (False, True):
-            sel = idx[reverse[idx] == rev]
-            if len(sel) == 0:
-                continue
-            track = self.tracks[int(rev)]
-            objects = self.objects.reset(objects, sel, track, [self.rngs[i] for i in sel])
-            arc = start_ndist[sel] * track.length
-            lane, arc = self.objects.start_position(objects, sel, arc, track, cfg.training)
-            xy, yaw = track.point_at(arc)
-            lane_xy = track.lane_point_at(arc, lane)
+        routes = route_index(track, reverse)
+        for route in np.unique(routes[idx]).tolist():
+            sel = idx[routes[idx] == route]
+            road = self.world.tracks[route]
+            objects = self.objects.reset(objects, sel, road, [self.rngs[i] for i in sel])
+            arc = start_ndist[sel] * road.length
+            lane, arc = self.objects.start_position(objects, sel, arc, road, cfg.training)
+            xy, yaw = road.point_at(arc)
+            lane_xy = road.lane_point_at(arc, lane)
             xy = np.where((lane != 0)[:, None], lane_xy, xy)
             car_state = place(car_state, sel, xy[:, 0], xy[:, 1], yaw)
         fresh = np.zeros(self.num_cars, dtype=bool)
@@ -511,6 +583,7 @@ class Simulator:
             sim_time=zero(s.sim_time),
             prev_xy=np.where(fresh[:, None], front_point(car_state, self.car), s.prev_xy),
             reverse=reverse,
+            track=track,
             start_ndist=start_ndist,
             finished=s.finished & ~fresh,
             objects=objects,
@@ -538,7 +611,8 @@ class Simulator:
         )
         car_state = place(s.car, cars, base[:, 0], base[:, 1], yaw, speed, steer)
         start_ndist = s.start_ndist.copy()
-        start_ndist[cars] = self.world.directions.project(front, s.reverse[cars].astype(int)).ndist
+        routes = route_index(s.track[cars], s.reverse[cars])
+        start_ndist[cars] = self.world.directions.project(front, routes).ndist
         prev_xy = s.prev_xy.copy()
         prev_xy[cars] = front
         self.current = s._replace(car=car_state, start_ndist=start_ndist, prev_xy=prev_xy)
@@ -547,7 +621,8 @@ class Simulator:
 
     def lap_position(self, points: np.ndarray) -> np.ndarray:
         """DeepRacer's ndist of points (one per car) in each car's driving direction."""
-        return self.world.directions.project(points, self.current.reverse.astype(int)).ndist
+        routes = route_index(self.current.track, self.current.reverse)
+        return self.world.directions.project(points, routes).ndist
 
     def objects_now(self) -> StepObjects:
         """The objects of every car's world at the current sim time (for the sensors)."""

@@ -45,6 +45,8 @@ class SimState(NamedTuple):
     """(N,2) front point at the previous step."""
     reverse: np.ndarray
     """bool: the car drives against the waypoint order this episode."""
+    track: np.ndarray
+    """int64: the world's track slot the car drives this episode (`SimWorld`)."""
     start_ndist: np.ndarray
     """Lap position of the episode's start line in the car's driving direction."""
     episodes_done: np.ndarray

@@ -37,13 +37,14 @@ class SensorSuite:
         self._noise_rng = np.random.default_rng(0)
         self.lidar_config = metadata.lidar_config or LidarConfig()
         self.camera_spec = CameraSpec()
-        tracks = [track] if isinstance(track, Track) else list(track)
-        self.textures = [TrackTexture.from_track(t) for t in tracks]
+        self._track_views: dict[tuple[int, int], Any] = {}
+        self.textures: list[TrackTexture] = []
+        for slot, each in enumerate([track] if isinstance(track, Track) else track):
+            self.set_track(slot, each)
         self.domain_randomization = domain_randomization
         self.rngs: list[np.random.Generator] = []
         self._last: dict[str, np.ndarray] | None = None
         self._luts: np.ndarray | None = None
-        self._track_views: dict[tuple[int, int], Any] = {}
 
     @property
     def texture(self) -> TrackTexture:

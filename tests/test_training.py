@@ -348,3 +348,33 @@ def checkpoint_log_probs(run, number: int, batch) -> np.ndarray:
     with torch.no_grad():
         obs = obs_to_device(batch["obs"], actor.sensors, actor.device)
         return actor.policy.distribution(obs).log_prob(torch.as_tensor(batch["actions"])).numpy()
+
+
+def test_training_on_a_track_set_records_each_episodes_track(tmp_path):
+    from slipstream.tracks.track_set import TrackSet
+
+    run = tmp_path / "run"
+    names = ("slipstream_oval", "slipstream_technical")
+    track_set = TrackSet(names, generated=True)
+    Trainer(config(run, track_set=track_set, episodes_per_track=1), echo=None).run()
+    check_run_loads(run, 1, 2)
+    entries = json.loads((run / "metrics" / "TrainingMetrics.json").read_text())["metrics"]
+    training = [e for e in entries if e["phase"] == "training"]
+    # every training episode names the track it ran on, drawn as the rotation says
+    rotation = config(run, track_set=track_set).rotation_of(0)
+    cars = min(EPISODES, 16)
+    expected = {rotation.track_for(car, block) for car in range(cars) for block in range(2)}
+    assert {e["track"].removesuffix(" (reversed)") for e in training} <= expected
+    assert len({e["track"] for e in training}) > 1
+    # the simtrace's track_len is each episode's own track's length
+    trace = np.genfromtxt(
+        run / "training-simtrace" / "0-iteration.csv",
+        delimiter=",",
+        names=True,
+        dtype=None,
+        encoding="utf-8",
+    )
+    assert len(set(np.round(trace["track_len"], 3))) > 1
+    # training_params.yaml: DRfC's multi-config form, the set's named tracks in turn
+    params = yaml.safe_load((run / "training_params.yaml").read_text())
+    assert params["WORLD_NAME"] == names[0]

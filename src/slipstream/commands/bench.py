@@ -1,4 +1,5 @@
-"""`slipstream bench sim|train|frames|learn`: the benchmarks the README and notes quote."""
+"""`slipstream bench sim|train|race|generalise|frames|learn`: the benchmarks the README and
+notes quote."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sim.add_argument("--batch", type=int, nargs="+", default=[1, 64], help="car batch sizes")
     sim.add_argument("--steps", type=int, default=300, help="timed steps per batch size")
     sim.add_argument("--track", default=None, help="track name (default: built-in default)")
+    sim.add_argument(
+        "--tracks",
+        default=None,
+        metavar="SET",
+        help="each car on its own track of this set (as train --tracks; 'generated': "
+        "generated:0, generated:1, ...)",
+    )
     sim.add_argument("--sensor", default="FRONT_FACING_CAMERA", help="camera sensor to render")
     sim.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: one core)")
     sim.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
@@ -47,6 +55,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     race.add_argument("--seed", type=int, default=0)
     race.add_argument("--json", action="store_true", help="print the result as one JSON line")
     _add_speed_arguments(race)
+    general = sub.add_parser(
+        "generalise",
+        help="train the racing example on generated tracks only, then race every official track",
+    )
+    general.add_argument("--minutes", type=float, default=60.0, help="training wall-clock budget")
+    general.add_argument(
+        "--curve-every", type=float, default=10.0, help="minutes between policy copies (curve)"
+    )
+    general.add_argument(
+        "--subset", type=int, default=12, help="official tracks the curve is measured on"
+    )
+    general.add_argument("--trials", type=int, default=3, help="evaluation trials per track")
+    general.add_argument(
+        "--episodes-per-track", type=int, default=4, help="episodes a car drives each track"
+    )
+    general.add_argument("--workers", type=int, default=1)
+    general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
+    general.add_argument("--seed", type=int, default=0)
+    general.add_argument("--json", action="store_true", help="print the result as one JSON line")
     frames = sub.add_parser(
         "frames", help="what a dashboard watching the cars costs a rollout worker (CPU per step)"
     )
@@ -83,15 +110,18 @@ def run(args: argparse.Namespace) -> int:
         _limit_threads(args.threads)
         from slipstream.env.bench import benchmark_sim
 
-        rows = benchmark_sim(args.batch, args.steps, args.track, args.sensor)
+        rows = benchmark_sim(args.batch, args.steps, args.track, args.sensor, _sim_tracks(args))
         if args.json:
             print(json.dumps({"benchmark": "sim", "results": rows}))
         else:
-            print(f"{'batch':>6} {'steps/s':>12} {'x realtime':>11} {'ms/batch step':>14}")
+            print(
+                f"{'batch':>6} {'tracks':>7} {'steps/s':>12} {'x realtime':>11} "
+                f"{'ms/batch step':>14}"
+            )
             for r in rows:
                 print(
-                    f"{r['batch']:>6} {r['steps_per_second']:>12,.0f} {r['x_realtime']:>11,.0f}"
-                    f" {r['ms_per_batch_step']:>14.2f}"
+                    f"{r['batch']:>6} {r['tracks']:>7} {r['steps_per_second']:>12,.0f} "
+                    f"{r['x_realtime']:>11,.0f} {r['ms_per_batch_step']:>14.2f}"
                 )
         return 0
     if args.which == "frames":
@@ -111,6 +141,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(result) if args.json else _table(result))
     return 0
+
+
+def _sim_tracks(args: argparse.Namespace) -> list[str] | None:
+    """The tracks of `bench sim --tracks`: the set's names, then generated:0, 1, ... as many
+    as the largest batch needs when the set has 'generated'."""
+    if not args.tracks:
+        return None
+    from slipstream.tracks.track_set import parse_track_set
+
+    track_set = parse_track_set(args.tracks)
+    names = list(track_set.names)
+    if track_set.generated:
+        names += [f"generated:{seed}" for seed in range(max(args.batch))]
+    return names
 
 
 def _table(result: dict) -> str:
@@ -148,6 +192,21 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
         )
         if not args.json:
             result = {k: v for k, v in result.items() if k != "curve"}
+    elif args.which == "generalise":
+        from slipstream.evaluate.generalise import benchmark_generalise
+
+        result = benchmark_generalise(
+            args.minutes,
+            curve_every=args.curve_every,
+            subset=args.subset,
+            trials=args.trials,
+            episodes_per_track=args.episodes_per_track,
+            workers=args.workers,
+            seed=args.seed,
+            run=args.run,
+        )
+        if not args.json:
+            result = {k: v for k, v in result.items() if k != "table"}
     else:
         from slipstream.rollout.bench import benchmark_learn
 

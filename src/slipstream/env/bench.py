@@ -16,11 +16,13 @@ def benchmark_sim(
     steps: int = 300,
     track: str | None = None,
     sensor: str = "FRONT_FACING_CAMERA",
+    tracks: list[str] | None = None,
 ) -> list[dict]:
     """Time `steps` vector-env steps (after a warm-up) for each batch size.
 
     Includes everything a training step pays for: physics, episode rules, reward params, the
-    default reward function, sensor rendering and autoreset.
+    default reward function, sensor rendering and autoreset. `tracks`: a batch of n cars drives
+    the first n of these, one per car (cycled when fewer), instead of `track` for all.
     """
     from slipstream.env.vector_env import DeepRacerVectorEnv
 
@@ -28,7 +30,8 @@ def benchmark_sim(
     metadata["sensor"] = [sensor]
     rows = []
     for n in batch_sizes:
-        env = DeepRacerVectorEnv(n, track=track or DEFAULT_TRACK, model_metadata=metadata)
+        where = [tracks[i % len(tracks)] for i in range(n)] if tracks else track or DEFAULT_TRACK
+        env = DeepRacerVectorEnv(n, track=where, model_metadata=metadata)
         env.reset(seed=0)
         rng = np.random.default_rng(0)
         actions = rng.integers(0, env.single_action_space.n, size=(steps + 20, n))
@@ -46,6 +49,7 @@ def benchmark_sim(
                 "x_realtime": round(sps / CONTROL_HZ, 1),
                 "ms_per_batch_step": round(1000 * elapsed / steps, 3),
                 "sensor": sensor,
+                "tracks": len(set(where)) if tracks else 1,
             }
         )
     return rows

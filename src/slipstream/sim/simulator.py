@@ -386,8 +386,8 @@ class Simulator:
     `SimState` (`current`), the fixed `SimWorld` and each car's random generator.
 
     The world holds one track or several ("slots"); each car drives the slot its state names
-    (`reset(..., slots=)` picks it for new episodes), so cars of one batch may each drive a
-    different track. `set_track` puts another track in a slot (e.g. a fresh generated track)
+    (car i starts on slot i mod slots; `reset(..., slots=)` picks others for new episodes), so
+    cars of one batch may each drive a different track. `set_track` puts another track in a slot (e.g. a fresh generated track)
     for the episodes that start after it. Obstacles and bot cars need a world of one track.
 
     Per-car randomness (start lanes, obstacle placement, bot lane changes) comes from one
@@ -434,7 +434,7 @@ class Simulator:
             sim_time=np.zeros(n),
             prev_xy=np.zeros((n, 2)),
             reverse=np.full(n, self.config.reverse_dir),
-            track=np.zeros(n, dtype=np.int64),
+            track=np.arange(n, dtype=np.int64) % len(self.slots),  # cars spread over the slots
             start_ndist=np.zeros(n),
             episodes_done=np.zeros(n, dtype=np.int64),
             finished=np.ones(n, dtype=bool),

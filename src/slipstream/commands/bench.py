@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     general.add_argument("--trials", type=int, default=3, help="evaluation trials per track")
     general.add_argument(
-        "--episodes-per-track", type=int, default=4, help="episodes a car drives each track"
+        "--episodes-per-track", type=int, default=10, help="episodes a car drives each track"
     )
     general.add_argument("--workers", type=int, default=1)
     general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")

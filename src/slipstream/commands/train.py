@@ -52,9 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--episodes-per-track",
         type=int,
-        default=1,
+        default=10,
         metavar="N",
-        help="with --tracks: a car draws its next track every N of its episodes (default 1)",
+        help="with --tracks: a car draws its next track every N of its episodes (default 10; "
+        "a new track's camera texture takes 1-4 s to draw, so 1 slows training on "
+        "generated tracks down)",
     )
     where.add_argument(
         "--worker-tracks",

@@ -60,7 +60,7 @@ def benchmark_generalise(
     curve_every: float = 10.0,
     subset: int = 12,
     trials: int = 3,
-    episodes_per_track: int = 4,
+    episodes_per_track: int = 10,
     workers: int = 1,
     seed: int = 0,
     run: str | None = None,

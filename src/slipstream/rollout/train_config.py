@@ -48,7 +48,7 @@ class TrainConfig:
     track_set: TrackSet | None = None
     """Train on a set of tracks (`--tracks`): every car of every worker drives its own track,
     drawn from the set every `episodes_per_track` of its episodes (docs/tracks.md)."""
-    episodes_per_track: int = 1
+    episodes_per_track: int = 10
 
     cars_per_worker: int | None = None
     """Cars simulated together by one worker (default: its episodes per iteration, at most 16)."""

@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     general.add_argument("--workers", type=int, default=1)
     general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
     general.add_argument("--seed", type=int, default=0)
+    general.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="evaluate the policy copies already in --run (after an interrupted run)",
+    )
     general.add_argument("--json", action="store_true", help="print the result as one JSON line")
     frames = sub.add_parser(
         "frames", help="what a dashboard watching the cars costs a rollout worker (CPU per step)"
@@ -162,7 +167,9 @@ def _table(result: dict) -> str:
 
 
 def _run_training_benchmark(args: argparse.Namespace) -> dict:
-    """bench train, race or learn: a training run whose inputs may be refused."""
+    """bench train, race, generalise or learn: a training run whose inputs may be refused."""
+    from slipstream.rollout.train_config import TrainingError
+
     if args.which == "train":
         from slipstream.rollout.bench import benchmark_train
 
@@ -192,6 +199,14 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
         )
         if not args.json:
             result = {k: v for k, v in result.items() if k != "curve"}
+    elif args.which == "generalise" and args.evaluate_only:
+        from slipstream.evaluate.generalise import evaluate_generalisation
+
+        if not args.run:
+            raise TrainingError("--evaluate-only needs the --run folder of a generalise run")
+        result = evaluate_generalisation(
+            args.run, subset=args.subset, trials=args.trials, seed=args.seed
+        )
     elif args.which == "generalise":
         from slipstream.evaluate.generalise import benchmark_generalise
 

@@ -11,11 +11,10 @@ every official track, which gives the table.
 
 from __future__ import annotations
 
-import copy
+import io
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from slipstream.config import as_reward_function
@@ -36,13 +35,8 @@ POPULAR_TRACKS = (
 """Tracks DRfC racers train on most (re:Invent championship tracks), reported on their own."""
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The policy as it was after `minutes` of training."""
-
-    minutes: float
-    steps: int
-    weights: dict[str, Any]
+SNAPSHOTS = "bench-generalise"
+"""Folder of the run holding the policy copies (`snapshot-<k>.pt`: minutes, steps, weights)."""
 
 
 def subset_of(names: list[str], count: int) -> list[str]:
@@ -54,32 +48,34 @@ def subset_of(names: list[str], count: int) -> list[str]:
     return [names[int(i * step)] for i in range(count)]
 
 
-def benchmark_generalise(
-    minutes: float = 60.0,
-    *,
-    curve_every: float = 10.0,
-    subset: int = 12,
-    trials: int = 3,
-    episodes_per_track: int = 10,
-    workers: int = 1,
-    seed: int = 0,
-    run: str | None = None,
-    echo=sys.stdout,
-) -> dict[str, Any]:
-    """Train the racing example for `minutes` on generated tracks only, then evaluate (module
-    docstring). Returns the curve, the table rows and the shares."""
-    from slipstream.config import load_custom_files
-    from slipstream.evaluate.policy_loader import LoadedModel
-    from slipstream.evaluate.tracks_table import evaluate_model_on_tracks, lapped_share
-    from slipstream.examples import example_dir
-    from slipstream.model.policy import PolicyActor
-
+def _official() -> list[str]:
     official = sorted(official_tracks())
     if not official:
         raise TrackError(
             "bench generalise evaluates on the official tracks: run `slipstream tracks fetch` "
             "or set SLIPSTREAM_TRACKS to the folder of DeepRacer's route files"
         )
+    return official
+
+
+def train_on_generated(
+    minutes: float,
+    *,
+    curve_every: float = 10.0,
+    episodes_per_track: int = 10,
+    workers: int = 1,
+    seed: int = 0,
+    run: str | None = None,
+    echo=sys.stdout,
+) -> dict[str, Any]:
+    """Train the racing example for `minutes` on generated tracks only, saving a copy of the
+    policy every `curve_every` minutes and at the end into RUN/bench-generalise/."""
+    import torch
+
+    from slipstream.config import load_custom_files
+    from slipstream.examples import example_dir
+    from slipstream.runs import RunStorage
+
     files = load_custom_files(example_dir("racing"))
     folder = run or tempfile.mkdtemp(prefix="slipstream-bench-generalise-")
     config = TrainConfig.build(
@@ -96,15 +92,21 @@ def benchmark_generalise(
         seed=seed,
     )
     trainer = Trainer(config, echo=None)
+    storage = RunStorage(folder)
     start = time.monotonic()
-    snapshots: list[Snapshot] = []
+    saved: list[dict[str, Any]] = []
+
+    def snapshot(report: IterationReport, elapsed: float) -> None:
+        buffer = io.BytesIO()
+        state = {"minutes": round(elapsed, 2), "steps": report.total_steps}
+        torch.save({**state, "policy": trainer.update.policy_weights()}, buffer)
+        storage.write_bytes(f"{SNAPSHOTS}/snapshot-{len(saved)}.pt", buffer.getvalue())
+        saved.append(state)
 
     def note(report: IterationReport) -> None:
         elapsed = (time.monotonic() - start) / 60
-        due = (len(snapshots) + 1) * curve_every
-        if elapsed >= due or elapsed >= minutes:
-            weights = copy.deepcopy(trainer.update.policy_weights())
-            snapshots.append(Snapshot(round(elapsed, 2), report.total_steps, weights))
+        if elapsed >= (len(saved) + 1) * curve_every:
+            snapshot(report, elapsed)
         if echo is not None:
             echo.write(
                 f"{elapsed:6.1f} min | iteration {report.iteration:>4} | "
@@ -115,39 +117,113 @@ def benchmark_generalise(
 
     reports = trainer.run(on_iteration=note)
     train_minutes = (time.monotonic() - start) / 60
-    if not snapshots or snapshots[-1].steps != reports[-1].total_steps:
-        weights = copy.deepcopy(trainer.update.policy_weights())
-        snapshots.append(Snapshot(round(train_minutes, 2), reports[-1].total_steps, weights))
-
-    def model_of(snapshot: Snapshot) -> LoadedModel:
-        actor = PolicyActor(config.model_metadata)
-        actor.set_weights(snapshot.weights, 0)
-        return LoadedModel(config.model_metadata, actor, f"after {snapshot.minutes} min")
-
-    fixed = subset_of(official, subset)
-    curve = []
-    for snap in snapshots:
-        rows = evaluate_model_on_tracks(model_of(snap), fixed, trials=trials, seed=seed)
-        share = lapped_share(rows, MIN_LAPS, MIN_SPEED)
-        curve.append({"minutes": snap.minutes, "steps": snap.steps, "subset_share": share})
-        if echo is not None:
-            echo.write(f"curve: {snap.minutes:6.1f} min, {snap.steps:>9,} steps: {share:.0%}\n")
-    final = evaluate_model_on_tracks(model_of(snapshots[-1]), official, trials=trials, seed=seed)
-    share = lapped_share(final, MIN_LAPS, MIN_SPEED)
-    failed = [row.track for row in final if not row.races(MIN_LAPS, MIN_SPEED)]
+    if reports and (not saved or saved[-1]["steps"] != reports[-1].total_steps):
+        snapshot(reports[-1], train_minutes)
     return {
-        "benchmark": "generalise",
         "minutes": round(train_minutes, 2),
         "iterations": len(reports),
         "steps": reports[-1].total_steps if reports else 0,
-        "official_tracks": len(official),
-        "share_lapped_at_2_mps": share,
-        "curve": curve,
-        "popular": [row.as_dict() for row in final if row.track in POPULAR_TRACKS],
-        "failed": failed,
-        "table": [row.as_dict() for row in final],
+        "snapshots": saved,
         "run": folder,
     }
 
 
-__all__ = ["MIN_LAPS", "MIN_SPEED", "benchmark_generalise", "subset_of"]
+def evaluate_generalisation(
+    run: str,
+    *,
+    subset: int = 12,
+    trials: int = 3,
+    seed: int = 0,
+    echo=sys.stdout,
+) -> dict[str, Any]:
+    """Evaluate the policy copies of a `train_on_generated` run: each on a fixed subset of the
+    official tracks (the curve), the last on every official track (the table)."""
+    import torch
+
+    from slipstream.evaluate.policy_loader import LoadedModel, read_run_metadata
+    from slipstream.evaluate.tracks_table import evaluate_model_on_tracks, lapped_share
+    from slipstream.model.policy import PolicyActor
+    from slipstream.runs import RunStorage
+
+    official = _official()
+    storage = RunStorage(run)
+    metadata = read_run_metadata(storage)
+    keys = sorted(storage.glob(f"{SNAPSHOTS}/snapshot-*.pt"), key=_snapshot_number)
+    if not keys:
+        raise TrackError(
+            f"{run} holds no {SNAPSHOTS}/snapshot-*.pt: train it with bench generalise"
+        )
+
+    def model_of(key: str) -> tuple[LoadedModel, dict[str, Any]]:
+        state = torch.load(io.BytesIO(storage.read_bytes(key)), weights_only=True)
+        actor = PolicyActor(metadata)
+        actor.set_weights(state["policy"], 0)
+        info = {"minutes": float(state["minutes"]), "steps": int(state["steps"])}
+        return LoadedModel(metadata, actor, f"after {info['minutes']} min"), info
+
+    fixed = subset_of(official, subset)
+    curve = []
+    for key in keys:
+        model, info = model_of(key)
+        rows = evaluate_model_on_tracks(model, fixed, trials=trials, seed=seed)
+        share = lapped_share(rows, MIN_LAPS, MIN_SPEED)
+        curve.append({**info, "subset_share": share})
+        if echo is not None:
+            echo.write(
+                f"curve: {info['minutes']:6.1f} min, {info['steps']:>9,} steps: {share:.0%}\n"
+            )
+            echo.flush()
+    model, info = model_of(keys[-1])
+    final = evaluate_model_on_tracks(model, official, trials=trials, seed=seed)
+    return {
+        "official_tracks": len(official),
+        "subset": fixed,
+        "share_lapped_at_2_mps": lapped_share(final, MIN_LAPS, MIN_SPEED),
+        "curve": curve,
+        "popular": [row.as_dict() for row in final if row.track in POPULAR_TRACKS],
+        "failed": [row.track for row in final if not row.races(MIN_LAPS, MIN_SPEED)],
+        "table": [row.as_dict() for row in final],
+    }
+
+
+def _snapshot_number(key: str) -> int:
+    return int(key.rsplit("-", 1)[1].removesuffix(".pt"))
+
+
+def benchmark_generalise(
+    minutes: float = 60.0,
+    *,
+    curve_every: float = 10.0,
+    subset: int = 12,
+    trials: int = 3,
+    episodes_per_track: int = 10,
+    workers: int = 1,
+    seed: int = 0,
+    run: str | None = None,
+    echo=sys.stdout,
+) -> dict[str, Any]:
+    """Train on generated tracks only, then evaluate on the official ones (module docstring)."""
+    _official()  # refuse before training when there is nothing to evaluate on
+    trained = train_on_generated(
+        minutes,
+        curve_every=curve_every,
+        episodes_per_track=episodes_per_track,
+        workers=workers,
+        seed=seed,
+        run=run,
+        echo=echo,
+    )
+    result = evaluate_generalisation(
+        trained["run"], subset=subset, trials=trials, seed=seed, echo=echo
+    )
+    return {"benchmark": "generalise", **trained, **result}
+
+
+__all__ = [
+    "MIN_LAPS",
+    "MIN_SPEED",
+    "benchmark_generalise",
+    "evaluate_generalisation",
+    "subset_of",
+    "train_on_generated",
+]

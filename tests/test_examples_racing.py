@@ -33,6 +33,17 @@ def test_racing_reward_pays_progress_per_step_and_nothing_off_the_road():
     assert reward(params(progress=0.0, steps=1)) == pytest.approx(1e-3)
 
 
+def test_any_track_reward_pays_metres_per_second_the_same_on_every_track():
+    reward = load_reward_function(example_file("racing", "reward_any_track.py"))
+    # half of a 30 m lap in 75 steps (5 s): 3 m/s, 3/4 of the 4 m/s top speed
+    assert reward(params(progress=50.0, steps=75, track_length=30.0)) == pytest.approx(0.75)
+    # the same 3 m/s on a 60 m track pays the same
+    assert reward(params(progress=25.0, steps=75, track_length=60.0)) == pytest.approx(0.75)
+    # a finished 60 m lap in 300 steps (20 s, 3 m/s): the pace plus 100 steps' worth of it
+    assert reward(params(progress=100.0, steps=300, track_length=60.0)) == pytest.approx(75.75)
+    assert reward(params(all_wheels_on_track=False, track_length=60.0)) == pytest.approx(1e-3)
+
+
 def test_racing_example_files_and_train_cli():
     files = load_custom_files(example_dir("racing"))
     speeds = [a.speed for a in files.model_metadata.action_space]

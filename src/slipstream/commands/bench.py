@@ -70,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     general.add_argument(
         "--episodes-per-track", type=int, default=10, help="episodes a car drives each track"
     )
+    general.add_argument(
+        "--camera-augmentation",
+        action="store_true",
+        help="train with CAMERA_AUGMENTATION (the real-car camera augmentation)",
+    )
     general.add_argument("--workers", type=int, default=1)
     general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
     general.add_argument("--seed", type=int, default=0)
@@ -216,6 +221,7 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             subset=args.subset,
             trials=args.trials,
             episodes_per_track=args.episodes_per_track,
+            camera_augmentation=args.camera_augmentation,
             workers=args.workers,
             seed=args.seed,
             run=args.run,

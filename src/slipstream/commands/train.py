@@ -226,10 +226,16 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, TrackError, TrainingError, FileNotFoundError) as exc:
         print(f"slipstream train: {exc}", file=sys.stderr)
         return 2
+    where = config.track
+    if config.track_set is not None:
+        where = (
+            f"tracks [{config.track_set.describe()}] (a new track every "
+            f"{config.episodes_per_track} episodes of a car; evaluation on {config.track})"
+        )
     print(
         f"Training {config.model_metadata.training_algorithm} "
         f"({config.model_metadata.neural_network}, {config.model_metadata.action_space_type}) on "
-        f"{config.track} with {trainer.num_workers} worker(s) into {config.run}"
+        f"{where} with {trainer.num_workers} worker(s) into {config.run}"
     )
     amp = getattr(trainer.learner, "amp_dtype", None)
     print(

@@ -52,6 +52,29 @@ def test_unknown_track_and_bad_override_are_reported(tmp_path, capsys):
     assert main(["train", "--run", run]) == 2  # no stop condition
 
 
+def test_a_track_set_is_read_once_and_a_bad_one_is_refused(tmp_path, capsys):
+    from slipstream.cli import build_parser
+    from slipstream.commands.train import build_config
+
+    def config(*extra):
+        args = build_parser().parse_args(["train", "--run", "r", "--iterations", "1", *extra])
+        return build_config(args)
+
+    multi = config(
+        "--tracks", "slipstream_oval,slipstream_t*", "generated", "--episodes-per-track", "3"
+    )
+    assert multi.track_set.names == ("slipstream_oval", "slipstream_technical")
+    assert multi.track_set.generated and multi.episodes_per_track == 3
+    assert multi.track == "slipstream_oval"  # in-training evaluation on the set's first track
+    single = config("--tracks", "slipstream_technical")
+    assert single.track_set is None and single.track == "slipstream_technical"
+    run = tmp_path / "run"
+    args = ["train", "--run", str(run), "--iterations", "1", "--tracks", "slipstream_ovl,generated"]
+    assert main(args) == 2
+    assert "Did you mean: slipstream_oval" in capsys.readouterr().err
+    assert not run.exists()
+
+
 def test_train_config_keeps_the_world_settings_once_in_its_world():
     from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
     from slipstream.rollout.train_config import TrainConfig

@@ -251,9 +251,8 @@ def render_cameras(
             return out
     else:
         out = np.empty((n, spec.height, spec.width), dtype=np.uint8)
-    if boxes is None:
-        boxes = BoxSet.empty(n)
-    boxes.check_batch(n)
+    if boxes is not None:
+        boxes.check_batch(n)
     if lut is None:
         lut_arr, use_lut = _EMPTY_LUT, False
     else:
@@ -314,7 +313,7 @@ def render_cameras(
         texture.wall_greys(),
         texture.grey_value("void"),
     )
-    if boxes.num_boxes and boxes.valid.any():
+    if boxes is not None and boxes.num_boxes and boxes.valid.any():
         forward, right, down = camera_axes(spec)
         box_kernel(
             flat_out,

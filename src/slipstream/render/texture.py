@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -289,11 +290,21 @@ class TrackTexture:
 
     def wall_greys(self) -> np.ndarray:
         """(4,) float64 camera grey of the wall faces at x_min, x_max, y_min, y_max."""
-        return grey_of(self.colours.wall) * np.asarray(self.wall_gains, dtype=np.float64)
+        return self._greys["wall_faces"].copy()
 
     def grey_value(self, name: str) -> float:
         """Camera grey (float, before truncation) of a colour of `colours` by field name."""
-        return float(grey_of(getattr(self.colours, name)))
+        return float(self._greys[name])
+
+    @cached_property
+    def _greys(self) -> dict[str, Any]:
+        """Every colour's camera grey, worked out once (the camera asks for them per render)."""
+        greys: dict[str, Any] = {
+            name: float(grey_of(getattr(self.colours, name)))
+            for name in self.colours.__dataclass_fields__
+        }
+        greys["wall_faces"] = greys["wall"] * np.asarray(self.wall_gains, dtype=np.float64)
+        return greys
 
     def sample_grey(self, points: np.ndarray, level: int = 0) -> np.ndarray:
         """Nearest-texel grey (uint8) at world points (..., 2); outside the texture: grass."""

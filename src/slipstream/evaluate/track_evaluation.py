@@ -216,17 +216,17 @@ def evaluate_routes(
         key=lambda i: (routes[i].track.length, routes[i].name, routes[i].reverse),
     )
     records: dict[int, list[TrialRecord]] = {}
-    for start in range(0, len(order), routes_per_core):
-        batch = order[start : start + routes_per_core]
+    batches = [order[k : k + routes_per_core] for k in range(0, len(order), routes_per_core)]
+    for number, batch in enumerate(batches, start=1):
         began = time.perf_counter()
-        done = run_routes(
-            model, world, [routes[i] for i in batch], trials=trials, seed=seed, max_steps=max_steps
-        )
+        chosen = [routes[i] for i in batch]
+        done = run_routes(model, world, chosen, trials=trials, seed=seed, max_steps=max_steps)
         records.update(zip(batch, done, strict=True))
         if progress is not None:
+            lengths = [r.track.length for r in chosen]
             progress(
-                f"routes {start + 1}-{start + len(batch)} of {len(routes)}: "
-                f"{time.perf_counter() - began:.1f} s"
+                f"batch {number}/{len(batches)}: {len(batch)} route(s) of "
+                f"{min(lengths):.1f}-{max(lengths):.1f} m, {time.perf_counter() - began:.1f} s"
             )
     return [
         route_row(r.name, direction_of(r, world), r.track.length, records[i])

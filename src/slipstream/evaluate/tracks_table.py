@@ -159,19 +159,19 @@ def _cell(value: float | None, fmt: str) -> str:
 
 
 def format_table(rows: Sequence[RouteRow]) -> str:
-    """The plain-text table the command prints, one line per route."""
+    """The plain-text table the command prints, one line per route ("-": no lap)."""
     width = max([len("track"), *(len(r.track) for r in rows)])
     header = (
-        f"{'track':<{width}} {'direction':<9} {'length':>8} {'laps':>6} {'completion':>10} "
-        f"{'mean lap':>9} {'best lap':>9} {'speed':>10} {'off-track':>9}"
+        f"{'track':<{width}} {'direction':<9} {'length m':>8} {'laps':>5} {'completion':>10} "
+        f"{'mean lap s':>10} {'best lap s':>10} {'speed m/s':>9} {'off-track':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r.track:<{width}} {r.direction:<9} {r.length_m:>7.2f}m "
-            f"{f'{r.laps_completed}/{r.trials}':>6} {r.mean_completion_pct:>9.1f}% "
-            f"{_cell(r.mean_lap_time_s, '.3f'):>8}s {_cell(r.best_lap_time_s, '.3f'):>8}s "
-            f"{_cell(r.mean_lap_speed_mps, '.2f'):>6} m/s {r.off_tracks:>9}"
+            f"{r.track:<{width}} {r.direction:<9} {r.length_m:>8.2f} "
+            f"{f'{r.laps_completed}/{r.trials}':>5} {r.mean_completion_pct:>9.1f}% "
+            f"{_cell(r.mean_lap_time_s, '.3f'):>10} {_cell(r.best_lap_time_s, '.3f'):>10} "
+            f"{_cell(r.mean_lap_speed_mps, '.2f'):>9} {r.off_tracks:>9}"
         )
     return "\n".join(lines)
 

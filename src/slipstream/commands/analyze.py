@@ -1,4 +1,5 @@
-"""`slipstream analyze RUN`: PNG plots and a per-iteration table of a run folder."""
+"""`slipstream analyze RUN`: PNG plots, a per-iteration table and the latest evaluation across
+tracks of a run folder."""
 
 from __future__ import annotations
 
@@ -48,6 +49,17 @@ def run(args: argparse.Namespace) -> int:
             f"evaluation {run_.timestamp}: {len(run_.trial)} trial(s), mean completion "
             f"{run_.completion.mean():.1f}%, {len(laps)} lap(s){best}"
         )
+    table = data.track_evaluation
+    if table is not None:
+        from slipstream.evaluate.tracks_table import format_table as tracks_table
+        from slipstream.evaluate.tracks_table import summary_lines
+
+        print(
+            f"evaluation across tracks {table.timestamp} ({table.model}, --tracks "
+            f"{table.track_set}, {table.directions} direction(s), {table.trials} trials):"
+        )
+        print(tracks_table(table.rows))
+        print("\n".join(summary_lines(table.rows)))
     plots = render_plots(data)
     for name, png in plots.items():
         if args.out is not None:

@@ -1,4 +1,5 @@
-"""`slipstream evaluate RUN`: DeepRacer evaluation trials of a trained model."""
+"""`slipstream evaluate RUN`: DeepRacer evaluation trials of a trained model, on one track or
+(`--tracks SET`) on every track of a set into one table."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a DeepRacer-for-Cloud folder: evaluate as dr-start-evaluation would (DR_EVAL_*)",
     )
     parser.add_argument("--track", help="track name or .npy path (default: the run's WORLD_NAME)")
+    parser.add_argument(
+        "--tracks",
+        nargs="+",
+        metavar="SET",
+        help="time trials on every track of a set, batched, into one table "
+        "(RUN/evaluation/tracks-<ts>.csv): names, files, globs ('reInvent2019_*'), 'official', "
+        "'builtin', 'generated:SEED'; comma- or space-separated",
+    )
+    parser.add_argument(
+        "--directions",
+        choices=["default", "both"],
+        default="default",
+        help="with --tracks: each track's default direction, or both directions",
+    )
     parser.add_argument(
         "--trials", type=int, default=3, help="trials, or laps with --continuous (default 3)"
     )
@@ -60,7 +75,46 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.drfc):
         print("slipstream evaluate: give a RUN folder or --drfc DIR", file=sys.stderr)
         return 2
+    if args.tracks:
+        clash = [
+            flag
+            for flag, given in (
+                ("--drfc", args.drfc),
+                ("--track", args.track),
+                ("--continuous", args.continuous),
+                ("--reverse", args.reverse),
+                ("--video", args.video),
+            )
+            if given
+        ]
+        if clash:
+            print(
+                f"slipstream evaluate: --tracks cannot be combined with {', '.join(clash)} "
+                "(--directions both drives each track reversed too)",
+                file=sys.stderr,
+            )
+            return 2
+    elif args.directions != "default":
+        print("slipstream evaluate: --directions goes with --tracks", file=sys.stderr)
+        return 2
     try:
+        if args.tracks:
+            from slipstream.evaluate.track_evaluation import evaluate_run_tracks
+
+            evaluate_run_tracks(
+                args.run,
+                ",".join(args.tracks),
+                directions=args.directions,
+                trials=args.trials,
+                checkpoint=args.checkpoint,
+                race_type=args.race_type,
+                sets=args.set,
+                onnx=args.onnx,
+                seed=args.seed,
+                max_steps=args.max_steps,
+                echo=sys.stdout,
+            )
+            return 0
         if args.drfc:
             from slipstream.commands.drfc_inputs import evaluate_drfc
 

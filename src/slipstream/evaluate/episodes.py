@@ -31,6 +31,7 @@ still be shown.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -201,3 +202,24 @@ def episode_trace(
         lap_start = float(tstamp[end])
         begin = end + 1
     return EpisodeTrace(records, tstamp, episode, names, float(tstamp[-1]))
+
+
+def sequential_traces(
+    episodes: Sequence[CarSteps], *, continuous: bool, dt: float
+) -> list[EpisodeTrace]:
+    """`episode_trace` of each episode in order, as if they ran one after another: the first
+    starts at clock 0, each next one at `next_start_time` of the one before, and (trials)
+    episode k's record is trial k + 1."""
+    traces = []
+    clock = 0.0
+    for number, steps in enumerate(episodes):
+        trace = episode_trace(
+            steps,
+            start_time=clock,
+            first_trial=0 if continuous else number,
+            continuous=continuous,
+            dt=dt,
+        )
+        traces.append(trace)
+        clock = next_start_time(trace.end_time)
+    return traces

@@ -30,12 +30,13 @@ import yaml
 from slipstream.config import WorldConfig, apply_overrides, load_hyperparameters
 from slipstream.config.errors import ConfigError
 from slipstream.env.episode_loop import LoopStep, play_episodes
-from slipstream.evaluate.episodes import TrialRecord, episode_trace, next_start_time
+from slipstream.evaluate.episodes import TrialRecord, sequential_traces
 from slipstream.evaluate.outputs import StepRecorder, WrittenEvaluation, car_steps, write_evaluation
 from slipstream.evaluate.policy_loader import LoadedModel, Policy, as_storage, load_run_model
 from slipstream.evaluate.report import trial_summary, trial_table
 from slipstream.runs import RunLayout, RunStorage
 from slipstream.runs.simtrace import trace_actions
+from slipstream.tracks import Track
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,14 @@ def make_core(
     num_cars: int,
     seed: int,
     max_steps: int = MAX_STEPS,
-    track: str | None = None,
+    track: str | Track | Sequence[Track] | None = None,
     extra_world: dict[str, Any] | None = None,
+    seeds: Sequence[int] | None = None,
 ):
-    """The simulator for an evaluation: `num_cars` cars, default reward function, seeded."""
+    """The simulator for an evaluation: `num_cars` cars, default reward function, seeded.
+
+    `track`: a track, or several (one per slot of a multi-track world); default the world's.
+    Car k is seeded with `seeds[k]`, by default seed + k."""
     from slipstream.env.core import DeepRacerCore
 
     if extra_world:
@@ -202,7 +207,9 @@ def make_core(
         job_type="EVALUATION",
         max_steps=max_steps,
     )
-    core.seed([int(seed) + k for k in range(num_cars)])
+    if seeds is None:
+        seeds = [int(seed) + k for k in range(num_cars)]
+    core.seed([int(s) for s in seeds])
     return core
 
 
@@ -230,20 +237,9 @@ class EvaluationResult:
 
 def episode_traces(recorder: StepRecorder, num_cars: int, continuous: bool, dt: float):
     """(rows, trace) per car, cars in order, clocks chained as sequential trials."""
-    episodes = []
-    clock = 0.0
-    for car in range(num_cars):
-        rows = recorder.car(car)
-        trace = episode_trace(
-            car_steps(rows),
-            start_time=clock,
-            first_trial=0 if continuous else car,
-            continuous=continuous,
-            dt=dt,
-        )
-        episodes.append((rows, trace))
-        clock = next_start_time(trace.end_time)
-    return episodes
+    rows = [recorder.car(car) for car in range(num_cars)]
+    traces = sequential_traces([car_steps(r) for r in rows], continuous=continuous, dt=dt)
+    return list(zip(rows, traces, strict=True))
 
 
 def evaluate_model(

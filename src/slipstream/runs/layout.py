@@ -14,6 +14,7 @@
     RUN/logs/training/slipstream-robomaker.log   logs/training/slipstream-sagemaker.log
     RUN/logs/training/slipstream-robomaker-<w>.log   (workers w > 0)
     RUN/logs/evaluation/evaluation-<YYYYmmddHHMMSS>-slipstream-robomaker.log
+    RUN/evaluation/tracks-<YYYYmmddHHMMSS>.csv (+ .json)          an evaluation across tracks
     RUN/videos/
 
 deepracer-utils (`DeepRacerLog` with its local `FSFileHandler`) tells the two simtrace layouts
@@ -44,11 +45,13 @@ LOGS_DIR = "logs"
 VIDEOS_DIR = "videos"
 SIMTRACE_DIR = "training-simtrace"
 EVALUATION_SIMTRACE_DIR = "evaluation-simtrace"
+TRACK_EVALUATION_DIR = "evaluation"
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 MAX_WORKERS_FOR_DEEPRACER_UTILS = 10
 
 _ITERATION_FILE = re.compile(r"^(\d+)-iteration\.csv$")
 _TIMESTAMP = re.compile(r"^\d{14}$")
+_TRACK_TABLE = re.compile(r"^tracks-(\d{14})\.json$")
 
 
 class RunLayoutError(ValueError):
@@ -251,6 +254,29 @@ class RunLayout:
             for name in self.storage.ls("")
             if name.startswith("evaluation-") and _TIMESTAMP.match(name[len("evaluation-") :])
         )
+
+    # ------------------------------------------------- evaluation across tracks
+    def track_evaluation_csv(self, timestamp: str) -> str:
+        """The table of an evaluation across tracks (`slipstream evaluate RUN --tracks SET`)."""
+        return f"{TRACK_EVALUATION_DIR}/tracks-{self._check_timestamp(timestamp)}.csv"
+
+    def track_evaluation_json(self, timestamp: str) -> str:
+        """The same table with its settings and summary, for programs (`TracksTable`)."""
+        return f"{TRACK_EVALUATION_DIR}/tracks-{self._check_timestamp(timestamp)}.json"
+
+    def new_track_evaluation_timestamp(self, when: datetime | None = None) -> str:
+        """Timestamp for a new table across tracks, moved on past any table already present."""
+        stamp = evaluation_timestamp(when)
+        while self.storage.exists(self.track_evaluation_json(stamp)) or self.storage.exists(
+            self.track_evaluation_csv(stamp)
+        ):
+            stamp = _next_second(stamp)
+        return stamp
+
+    def track_evaluation_timestamps(self) -> list[str]:
+        """Timestamps of the tables across tracks present (their JSON files), oldest first."""
+        found = (_TRACK_TABLE.match(name) for name in self.storage.ls(TRACK_EVALUATION_DIR))
+        return sorted(m.group(1) for m in found if m)
 
     # ------------------------------------------------------------ logs, videos
     @property

@@ -7,7 +7,8 @@ deepracer-analysis notebooks show:
   each evaluation;
 * the track with a heat map of the step reward and the fastest laps drawn on it;
 * action use per track section (ten equal stretches of the centre line);
-* evaluation laps coloured by speed.
+* evaluation laps coloured by speed;
+* the latest evaluation across tracks (`slipstream evaluate RUN --tracks SET`) as a table.
 
 Per-step and per-episode numbers come from deepracer-utils (`DeepRacerLog` reads the
 simtraces, `AnalysisUtils.simulation_agg` aggregates episodes: time, progress, ``complete``),
@@ -367,11 +368,45 @@ def _inputs_html(storage: RunStorage) -> tuple[str, dict[str, Any] | None]:
     return "".join(parts), meta
 
 
+def track_evaluation_html(data: RunData) -> str:
+    """The latest evaluation across tracks as an HTML table with its summary ('' if none)."""
+    table = data.track_evaluation
+    if table is None:
+        return ""
+    from slipstream.evaluate.tracks_table import summary_lines
+
+    def cell(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    head = (
+        "<tr><th>track</th><th>direction</th><th>length (m)</th><th>laps</th>"
+        "<th>completion</th><th>mean lap (s)</th><th>best lap (s)</th>"
+        "<th>mean lap speed (m/s)</th><th>off-track</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td>{html.escape(r.track)}</td><td>{r.direction}</td><td>{r.length_m:.2f}</td>"
+        f"<td>{r.laps_completed}/{r.trials}</td><td>{r.mean_completion_pct:.1f}%</td>"
+        f"<td>{cell(r.mean_lap_time_s, '.3f')}</td><td>{cell(r.best_lap_time_s, '.3f')}</td>"
+        f"<td>{cell(r.mean_lap_speed_mps, '.2f')}</td><td>{r.off_tracks}</td></tr>"
+        for r in table.rows
+    )
+    summary = "<br>".join(html.escape(line) for line in summary_lines(table.rows))
+    return (
+        f"<h2>Evaluation across tracks</h2><p>{html.escape(table.timestamp)}: "
+        f"{html.escape(table.model)}, <code>--tracks {html.escape(table.track_set)}</code>, "
+        f"{html.escape(table.directions)} direction(s), {table.trials} trials per route, "
+        f"{table.race_type}.</p><p>{summary}</p>"
+        f"<table class='tracks'>{head}{body}</table>"
+    )
+
+
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222;max-width:1400px}"
     "img{max-width:100%;display:block;margin:.5em 0 1.5em}pre{background:#f4f4f4;padding:.5em;"
     "font-size:.8em;overflow:auto}h2{border-bottom:1px solid #ccc;margin-top:1.5em}"
-    ".none{color:#777}"
+    ".none{color:#777}table.tracks{border-collapse:collapse;font-size:.85em;margin-bottom:1.5em}"
+    "table.tracks td,table.tracks th{border:1px solid #ccc;padding:.15em .5em;text-align:right}"
+    "table.tracks td:first-child,table.tracks th:first-child{text-align:left}"
 )
 
 
@@ -423,6 +458,7 @@ def build_report(data: RunData, storage: RunStorage, traces: Traces | None = Non
         f"{html.escape(data.world_name or '?')}, {len(data.iterations)} iteration(s).</p>"
         f"<pre>{html.escape(format_table(data.iterations))}</pre>"
         + (f"<h2>Evaluations</h2><ul>{evaluations}</ul>" if evaluations else "")
+        + track_evaluation_html(data)
         + body
         + f"<h2>Run inputs</h2>{inputs}</body></html>"
     )

@@ -1,6 +1,7 @@
 """Numbers of a run folder for people: episodes, per-iteration summaries, evaluation runs.
 
-Reads ``metrics/TrainingMetrics[_<w>].json``, ``metrics/EvaluationMetrics-<ts>.json`` and the
+Reads ``metrics/TrainingMetrics[_<w>].json``, ``metrics/EvaluationMetrics-<ts>.json``, the latest
+table of an evaluation across tracks (``evaluation/tracks-<ts>.json``) and the
 training simtraces of a run folder (docs/deepracer.md 7), local or over fsspec.
 
 Iteration of an episode, as deepracer-utils derives it: ``(episode - 1) // E`` where ``E`` is the
@@ -12,16 +13,22 @@ the iteration whose policy they evaluated.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
-from slipstream.runs import RunStorage, read_metrics, read_simtrace
+from slipstream.runs import RunLayout, RunStorage, read_metrics, read_simtrace
+
+if TYPE_CHECKING:
+    from slipstream.evaluate.tracks_table import TracksTable
+
+logger = logging.getLogger(__name__)
 
 TRAINING_METRICS = re.compile(r"^TrainingMetrics(?:_(\d+))?\.json$")
 EVALUATION_METRICS = re.compile(r"^EvaluationMetrics-(\d{14})\.json$")
@@ -118,6 +125,8 @@ class RunData:
     """Number of the last training simtrace iteration file present (None: no simtrace)."""
     simtrace: dict[str, np.ndarray] | None
     """Columns of that iteration's simtrace, all workers concatenated, plus a ``worker`` column."""
+    track_evaluation: TracksTable | None = None
+    """The latest evaluation across tracks (`slipstream evaluate RUN --tracks SET`), if any."""
 
 
 def _storage(run: str | RunStorage) -> RunStorage:
@@ -142,6 +151,19 @@ def evaluation_metrics_keys(storage: RunStorage) -> dict[str, str]:
         if m:
             found[m.group(1)] = f"metrics/{name}"
     return dict(sorted(found.items()))
+
+
+def latest_track_evaluation(storage: RunStorage) -> TracksTable | None:
+    """The newest ``evaluation/tracks-<ts>.json`` of the run (None when there is none)."""
+    layout = RunLayout(storage)
+    stamps = layout.track_evaluation_timestamps()
+    if not stamps:
+        return None
+    # the evaluate package is imported only for runs that have a table
+    from slipstream.evaluate.tracks_table import TracksTable
+
+    key = layout.track_evaluation_json(stamps[-1])
+    return TracksTable.from_json(json.loads(storage.read_text(key)))
 
 
 def simtrace_keys(storage: RunStorage) -> dict[tuple[int, int], str]:
@@ -298,6 +320,11 @@ def load_run(
         )
     except (ValueError, json.JSONDecodeError) as err:
         raise AnalyzeError(f"cannot read the metrics of {storage.root}: {err}") from None
+    try:
+        track_evaluation = latest_track_evaluation(storage)
+    except (ValueError, json.JSONDecodeError) as err:
+        logger.warning("%s: the latest track evaluation table is unreadable: %s", storage.root, err)
+        track_evaluation = None
     episodes, per_iteration = episodes_table(by_worker)
     world, reverse = _world(storage)
     if track is not None:
@@ -314,6 +341,7 @@ def load_run(
         evaluations=evaluations,
         simtrace_iteration=sim_it,
         simtrace=sim,
+        track_evaluation=track_evaluation,
     )
 
 
@@ -380,4 +408,13 @@ def summary_dict(data: RunData) -> dict[str, Any]:
             }
             for r in data.evaluations
         ],
+        "track_evaluation": (
+            None
+            if data.track_evaluation is None
+            else {
+                "timestamp": data.track_evaluation.timestamp,
+                "track_set": data.track_evaluation.track_set,
+                "summary": data.track_evaluation.summary().to_json(),
+            }
+        ),
     }

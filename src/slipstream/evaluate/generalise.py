@@ -20,14 +20,13 @@ from dataclasses import asdict
 from typing import Any
 
 from slipstream.config import as_reward_function
+from slipstream.evaluate.tracks_table import MIN_LAPS, summarize_routes
+from slipstream.evaluate.tracks_table import MIN_SPEED_MPS as MIN_SPEED
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
 from slipstream.tracks.registry import official_tracks
 from slipstream.tracks.track import TrackError
 from slipstream.tracks.track_set import TrackSet
 
-MIN_LAPS = 2
-MIN_SPEED = 2.0
-"""m/s: the issue's bar for "racing" on a track (centre-line length / mean lap time)."""
 POPULAR_TRACKS = (
     "reInvent2019_track",
     "2022_reinvent_champ",
@@ -151,7 +150,6 @@ def evaluate_generalisation(
     from slipstream.evaluate.evaluation import evaluation_world, run_training_world
     from slipstream.evaluate.policy_loader import LoadedModel, read_run_metadata
     from slipstream.evaluate.track_evaluation import evaluate_routes, plan_routes
-    from slipstream.evaluate.tracks_table import summarize_routes
     from slipstream.model.policy import PolicyActor
     from slipstream.runs import RunStorage
 

@@ -53,12 +53,14 @@ def test_unknown_track_and_bad_override_are_reported(tmp_path, capsys):
 
 
 def test_a_track_set_is_read_once_and_a_bad_one_is_refused(tmp_path, capsys):
-    from slipstream.cli import build_parser
-    from slipstream.commands.train import build_config
+    import argparse
+
+    from slipstream.commands.train import add_arguments, build_config
 
     def config(*extra):
-        args = build_parser().parse_args(["train", "--run", "r", "--iterations", "1", *extra])
-        return build_config(args)
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        return build_config(parser.parse_args(["--run", "r", "--iterations", "1", *extra]))
 
     multi = config(
         "--tracks", "slipstream_oval,slipstream_t*", "generated", "--episodes-per-track", "3"

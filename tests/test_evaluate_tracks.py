@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from slipstream.cli import main
-from slipstream.config import parse_model_metadata
 from slipstream.evaluate import (
     LoadedModel,
     evaluate_model,
@@ -35,21 +34,10 @@ from slipstream.evaluate.tracks_table import (
 from slipstream.sim.controllers import pure_pursuit_steering
 from slipstream.tracks import load_track
 from slipstream.tracks.track_set import parse_track_set
+from test_evaluate import SCRIPTED  # the scripted drivers' continuous metadata
 
 BUILTIN = ("slipstream_default", "slipstream_oval", "slipstream_technical")
 GENERATED = "generated:5"  # 15.8 m
-SCRIPTED = parse_model_metadata(
-    {
-        "action_space": {
-            "steering_angle": {"low": -30, "high": 30},
-            "speed": {"low": 0.5, "high": 4.0},
-        },
-        "sensor": ["FRONT_FACING_CAMERA"],
-        "training_algorithm": "sac",  # continuous actions in env units: [steering deg, m/s]
-        "action_space_type": "continuous",
-        "version": "5",
-    }
-)
 
 
 class TrackFollower:

@@ -176,7 +176,7 @@ class DeepRacerCore:
 
     def track_lengths(self, result: StepResult) -> np.ndarray:
         """Centre-line length (m) of each car's track in a step."""
-        return np.array([self.sim.slots[k].length for k in result.track.tolist()])
+        return self.sim.world.directions.length[route_index(result.track, result.is_reversed)]
 
     def closest_waypoint(self, result: StepResult) -> np.ndarray:
         """Simtrace's `closest_waypoint`: whichever of [prev, next] is nearer the front point."""

@@ -27,6 +27,18 @@ if SHARED_TRACKS.is_dir() and str(SHARED_TRACKS) not in os.environ.get("SLIPSTRE
     )
 
 
+@pytest.fixture(scope="module")
+def module_tmp_path(tmp_path_factory, request):
+    """A folder the tests of one module share (a trained run, say), deleted when the module ends:
+    run folders hold full-size checkpoints, and kept ones would add up to gigabytes by the end of
+    the suite."""
+    import shutil
+
+    path = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def official_tracks_dir() -> Path:
     """Folder of the 135 official route files; tests that need it skip when it is absent."""

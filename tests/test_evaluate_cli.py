@@ -18,12 +18,12 @@ TRACK = "reInvent2019_track"
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, official_tracks_dir) -> Path:
+def trained_run(module_tmp_path, official_tracks_dir) -> Path:
     """One training iteration of the default model (2 episodes): seconds."""
     from slipstream.config import as_reward_function, load_hyperparameters, load_model_metadata
     from slipstream.rollout.trainer import TrainConfig, Trainer
 
-    run = tmp_path_factory.mktemp("cli") / "run"
+    run = module_tmp_path / "run"
     config = TrainConfig.build(
         run=str(run),
         model_metadata=load_model_metadata(None),

@@ -179,8 +179,8 @@ def random_run(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory) -> Path:
-    return random_run(tmp_path_factory.mktemp("tracks"))
+def run_folder(module_tmp_path) -> Path:
+    return random_run(module_tmp_path)
 
 
 def test_cli_table_equals_per_track_evaluate_run(run_folder, tmp_path, capsys) -> None:

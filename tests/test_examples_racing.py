@@ -33,14 +33,18 @@ def test_racing_reward_pays_progress_per_step_and_nothing_off_the_road():
     assert reward(params(progress=0.0, steps=1)) == pytest.approx(1e-3)
 
 
-def test_any_track_reward_pays_metres_per_second_the_same_on_every_track():
+def test_any_track_reward_pays_the_square_of_the_pace_the_same_on_every_track():
     reward = load_reward_function(example_file("racing", "reward_any_track.py"))
-    # half of a 30 m lap in 75 steps (5 s): 3 m/s, 3/4 of the 4 m/s top speed
-    assert reward(params(progress=50.0, steps=75, track_length=30.0)) == pytest.approx(0.75)
+    # half of a 30 m lap in 75 steps (5 s): 3 m/s, 3/4 of the 4 m/s top speed, squared
+    assert reward(params(progress=50.0, steps=75, track_length=30.0)) == pytest.approx(0.5625)
     # the same 3 m/s on a 60 m track pays the same
-    assert reward(params(progress=25.0, steps=75, track_length=60.0)) == pytest.approx(0.75)
-    # a finished 60 m lap in 300 steps (20 s, 3 m/s): the pace plus 100 steps' worth of it
-    assert reward(params(progress=100.0, steps=300, track_length=60.0)) == pytest.approx(75.75)
+    assert reward(params(progress=25.0, steps=75, track_length=60.0)) == pytest.approx(0.5625)
+    # half the speed pays a quarter per step: half as much per metre
+    assert reward(params(progress=25.0, steps=150, track_length=60.0)) == pytest.approx(0.140625)
+    # a finished 60 m lap in 300 steps (20 s, 3 m/s): the rate plus 100 steps' worth of it
+    assert reward(params(progress=100.0, steps=300, track_length=60.0)) == pytest.approx(
+        101 * 0.5625
+    )
     assert reward(params(all_wheels_on_track=False, track_length=60.0)) == pytest.approx(1e-3)
 
 

@@ -121,9 +121,9 @@ def test_no_usable_checkpoint_is_an_error(tmp_path) -> None:
 
 
 @pytest.fixture(scope="module")
-def one_iteration(tmp_path_factory) -> Path:
+def one_iteration(module_tmp_path) -> Path:
     """A run folder after one complete iteration (copied by the tests that change it)."""
-    run = tmp_path_factory.mktemp("base") / "run"
+    run = module_tmp_path / "run"
     Trainer(config(run), echo=None).run()
     return run
 

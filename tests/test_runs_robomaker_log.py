@@ -68,8 +68,8 @@ EVAL_END = re.compile(
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("drfc-log") / "run"
+def run(module_tmp_path) -> Path:
+    folder = module_tmp_path / "run"
     config = small_config(
         folder, EPISODES, workers=2, serial=True, eval_episodes=EVAL_EPISODES, iterations=2
     )

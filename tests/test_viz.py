@@ -34,8 +34,8 @@ EVAL_TRIALS = [
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory):
-    run = tmp_path_factory.mktemp("viz") / "run"
+def run_folder(module_tmp_path):
+    run = module_tmp_path / "run"
     cfg = small_config(run, 4, iterations=2, workers=2, eval_episodes=2)
     Trainer(cfg, echo=None).run()
     (run / "metrics" / f"EvaluationMetrics-{EVAL_TS}.json").write_text(

@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train with CAMERA_AUGMENTATION (the real-car camera augmentation)",
     )
+    general.add_argument(
+        "--reward",
+        default=None,
+        help="reward function file (default: the racing example's reward_any_track.py)",
+    )
     general.add_argument("--workers", type=int, default=1)
     general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
     general.add_argument("--seed", type=int, default=0)
@@ -222,6 +227,7 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             trials=args.trials,
             episodes_per_track=args.episodes_per_track,
             camera_augmentation=args.camera_augmentation,
+            reward=args.reward,
             workers=args.workers,
             seed=args.seed,
             run=args.run,

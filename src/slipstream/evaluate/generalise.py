@@ -68,6 +68,7 @@ def train_on_generated(
     curve_every: float = 10.0,
     episodes_per_track: int = 10,
     camera_augmentation: bool = False,
+    reward: str | None = None,
     workers: int = 1,
     seed: int = 0,
     run: str | None = None,
@@ -75,7 +76,8 @@ def train_on_generated(
 ) -> dict[str, Any]:
     """Train the racing example for `minutes` on generated tracks only, saving a copy of the
     policy every `curve_every` minutes and at the end into RUN/bench-generalise/.
-    `camera_augmentation`: CAMERA_AUGMENTATION (the real-car camera augmentation) on."""
+    `camera_augmentation`: CAMERA_AUGMENTATION (the real-car camera augmentation) on.
+    `reward`: a reward function file in place of the example's `REWARD_FILE`."""
     import torch
 
     from slipstream.config import load_custom_files
@@ -88,7 +90,7 @@ def train_on_generated(
         run=folder,
         model_metadata=files.model_metadata,
         hyperparameters=files.hyperparameters,
-        reward_function=as_reward_function(example_dir("racing") / REWARD_FILE),
+        reward_function=as_reward_function(reward or example_dir("racing") / REWARD_FILE),
         world={"CAMERA_AUGMENTATION": camera_augmentation},
         track_set=TrackSet((), generated=True),
         episodes_per_track=episodes_per_track,
@@ -221,6 +223,7 @@ def benchmark_generalise(
     trials: int = 3,
     episodes_per_track: int = 10,
     camera_augmentation: bool = False,
+    reward: str | None = None,
     workers: int = 1,
     seed: int = 0,
     run: str | None = None,
@@ -233,6 +236,7 @@ def benchmark_generalise(
         curve_every=curve_every,
         episodes_per_track=episodes_per_track,
         camera_augmentation=camera_augmentation,
+        reward=reward,
         workers=workers,
         seed=seed,
         run=run,

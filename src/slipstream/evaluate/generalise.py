@@ -197,18 +197,46 @@ def evaluate_generalisation(
         for row in final
         if row.laps_completed >= MIN_LAPS and (row.mean_lap_speed_mps or 0.0) >= MIN_SPEED
     }
+    ceilings = official_ceilings(official, int(world.SIMAPP_VERSION))
+    reachable = [name for name, mps in ceilings.items() if mps is not None and mps >= MIN_SPEED]
     if echo is not None:
         echo.write(f"all official tracks ({info['minutes']} min): {summary.line('tracks')}\n")
+        echo.write(
+            f"fastest laps the car allows (lap_ceiling): {len(reachable)} of {len(official)} "
+            f"official tracks at >= {MIN_SPEED:.1f} m/s\n"
+        )
+    table = []
+    for row in final:
+        ceiling = ceilings.get(row.track)
+        speed = row.mean_lap_speed_mps
+        share = round(speed / ceiling, 3) if speed is not None and ceiling else None
+        table.append({**asdict(row), "ceiling_mps": ceiling, "share_of_ceiling": share})
     return {
         "official_tracks": len(official),
         "subset": fixed,
         "share_lapped": summary.share_lapped,
         "share_lapped_at_2_mps": summary.share_fast,
+        "share_reachable_at_2_mps": len(reachable) / len(official),
         "curve": curve,
-        "popular": [asdict(row) for row in final if row.track in POPULAR_TRACKS],
-        "failed": [row.track for row in final if row.track not in fast],
-        "table": [asdict(row) for row in final],
+        "popular": [row for row in table if row["track"] in POPULAR_TRACKS],
+        "failed": [row["track"] for row in table if row["track"] not in fast],
+        "table": table,
     }
+
+
+def official_ceilings(names: list[str], simapp_version: int) -> dict[str, float | None]:
+    """Each track's lap-speed yardstick (`lap_ceiling`: centre-line length over the fastest lap
+    the car allows, m/s; None for an open track) for the car of `simapp_version`."""
+    from slipstream.evaluate.lap_ceiling import car_limits, lap_ceiling
+    from slipstream.sim.car import car_for_simapp
+    from slipstream.tracks.registry import load_track
+
+    limits = car_limits(car_for_simapp(simapp_version))
+    ceilings: dict[str, float | None] = {}
+    for name in names:
+        ceiling = lap_ceiling(load_track(name), limits)
+        ceilings[name] = round(ceiling.center_speed_mps, 3) if ceiling else None
+    return ceilings
 
 
 def _snapshot_number(key: str) -> int:

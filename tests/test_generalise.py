@@ -1,0 +1,65 @@
+"""The generalisation benchmark's evaluation (`evaluate_generalisation`) on a hand-made run: a
+policy copy evaluated on the curve's subset and on every "official" track (here two built-in
+ones), each row carrying the track's lap-speed yardstick."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from slipstream.evaluate import generalise
+from slipstream.evaluate.generalise import SNAPSHOTS, evaluate_generalisation, subset_of
+from slipstream.evaluate.lap_ceiling import car_limits, lap_ceiling
+from slipstream.evaluate.track_evaluation import evaluate_routes, plan_routes
+from slipstream.sim.car import car_for_simapp
+from slipstream.tracks.registry import load_track
+from slipstream.tracks.track_set import TrackSet
+from test_evaluate_tracks import random_run
+
+TRACKS = ["slipstream_default", "slipstream_oval"]
+
+
+def test_subset_is_spread_evenly_and_fixed():
+    names = [f"t{k:02d}" for k in range(10)]
+    assert subset_of(names[::-1], 4) == ["t00", "t02", "t05", "t07"]
+    assert subset_of(names, 20) == names
+
+
+def test_policy_copies_are_evaluated_on_the_subset_and_every_track(tmp_path, monkeypatch):
+    import torch
+
+    from slipstream.evaluate.evaluation import evaluation_world, run_training_world
+    from slipstream.evaluate.policy_loader import load_run_model
+    from slipstream.runs import RunStorage
+
+    run = random_run(tmp_path)
+    storage = RunStorage(str(run))
+    model = load_run_model(str(run))
+    for k, minutes in enumerate((5.0, 10.0)):
+        buffer = io.BytesIO()
+        weights = model.policy.policy.state_dict()
+        torch.save({"minutes": minutes, "steps": 100 * (k + 1), "policy": weights}, buffer)
+        storage.write_bytes(f"{SNAPSHOTS}/snapshot-{k}.pt", buffer.getvalue())
+    monkeypatch.setattr(generalise, "_official", lambda: list(TRACKS))
+
+    result = evaluate_generalisation(str(run), subset=1, trials=2, seed=3, echo=None)
+
+    assert [point["minutes"] for point in result["curve"]] == [5.0, 10.0]
+    assert result["subset"] == ["slipstream_default"]
+    rows = {row["track"]: row for row in result["table"]}
+    assert sorted(rows) == TRACKS
+    # each row is what a plain evaluation of that track gives with the same seed
+    world = evaluation_world(run_training_world(storage), trials=2)
+    direct = evaluate_routes(model, world, plan_routes(TrackSet(tuple(TRACKS)), "default"), seed=3)
+    for row in direct:
+        assert rows[row.track]["mean_completion_pct"] == pytest.approx(row.mean_completion_pct)
+        assert rows[row.track]["laps_completed"] == row.laps_completed
+    limits = car_limits(car_for_simapp(5))
+    for name in TRACKS:
+        expected = lap_ceiling(load_track(name), limits).center_speed_mps
+        assert rows[name]["ceiling_mps"] == pytest.approx(expected, abs=1e-3)
+    assert result["share_reachable_at_2_mps"] == pytest.approx(
+        sum(rows[name]["ceiling_mps"] >= 2.0 for name in TRACKS) / len(TRACKS)
+    )
+    assert set(result["failed"]) <= set(TRACKS)

@@ -63,3 +63,10 @@ def test_policy_copies_are_evaluated_on_the_subset_and_every_track(tmp_path, mon
         sum(rows[name]["ceiling_mps"] >= 2.0 for name in TRACKS) / len(TRACKS)
     )
     assert set(result["failed"]) <= set(TRACKS)
+
+
+def test_popular_tracks_are_official_track_files(official_tracks_dir):
+    from slipstream.evaluate.generalise import POPULAR_TRACKS
+
+    for name in POPULAR_TRACKS:
+        assert (official_tracks_dir / f"{name}.npy").is_file(), name

@@ -378,3 +378,42 @@ def test_training_on_a_track_set_records_each_episodes_track(tmp_path):
     # training_params.yaml: DRfC's multi-config form, the set's named tracks in turn
     params = yaml.safe_load((run / "training_params.yaml").read_text())
     assert params["WORLD_NAME"] == names[0]
+
+
+def test_resuming_a_track_set_run_keeps_its_set_and_draws_new_tracks(tmp_path):
+    from slipstream.rollout.train_config import inputs_from_run
+    from slipstream.tracks.track_set import TrackSet
+
+    run = tmp_path / "run"
+    track_set = TrackSet(("slipstream_oval", "slipstream_technical"), generated=True)
+    first = config(run, track_set=track_set, episodes_per_track=3, iterations=1)
+    Trainer(first, echo=None).run()
+    saved = json.loads((run / "track_set.json").read_text())
+    assert saved == {
+        "names": ["slipstream_oval", "slipstream_technical"],
+        "generated": True,
+        "episodes_per_track": 3,
+        "evaluation_track": first.track,
+    }
+    # `train --resume` without --tracks: the set, its rotation and evaluation track come back
+    resumed = inputs_from_run(config(run, resume=True, iterations=1, track="slipstream_default"))
+    assert resumed.track_set == track_set and resumed.episodes_per_track == 3
+    assert resumed.track == first.track
+    # --tracks given again wins
+    other = TrackSet(("slipstream_oval",), generated=True)
+    assert inputs_from_run(config(run, resume=True, track_set=other)).track_set == other
+    Trainer(resumed, echo=None).run()
+    entries = json.loads((run / "metrics" / "TrainingMetrics.json").read_text())["metrics"]
+    training = [e["track"].removesuffix(" (reversed)") for e in entries if e["phase"] == "training"]
+    assert len(training) == 2 * EPISODES
+    # the resumed iteration draws its tracks from iteration 1 on: its first blocks are not the
+    # first part's
+    cars = min(EPISODES, 16)
+    later = resumed.rotation_of(0, 1)
+    assert set(training[EPISODES:]) <= {
+        later.track_for(car, b) for car in range(cars) for b in (0, 1)
+    }
+    draws = [
+        [resumed.rotation_of(0, start).track_for(car, 0) for car in range(cars)] for start in (0, 1)
+    ]
+    assert draws[0] != draws[1]

@@ -30,10 +30,11 @@ from slipstream.tracks.track_set import TrackSet
 POPULAR_TRACKS = (
     "reInvent2019_track",
     "2022_reinvent_champ",
-    "2024_reinvent_champ",
-    "2023_reinvent_champ",
+    "2024_reinvent_champ_ccw",
+    "2024_reinvent_champ_cw",
 )
-"""Tracks DRfC racers train on most (re:Invent championship tracks), reported on their own."""
+"""Tracks DRfC racers train on most (the re:Invent championship tracks; 2024's is the newest
+official file), reported on their own."""
 
 
 REWARD_FILE = "reward_any_track.py"

@@ -189,6 +189,13 @@ class RunRecorder:
             source,
             self.training_params(),
         )
+        if cfg.track_set is not None:
+            saved = {
+                **cfg.track_set.to_json_dict(),
+                "episodes_per_track": cfg.episodes_per_track,
+                "evaluation_track": cfg.track,
+            }
+            self.storage.write_text(self.layout.track_set, json.dumps(saved, indent=2))
         return save_checkpoint(
             self.storage,
             with_position(state, RunPosition(0, (0,) * self.num_workers)),

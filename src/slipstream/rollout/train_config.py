@@ -128,11 +128,14 @@ class TrainConfig:
     def best_model_metric(self) -> str:
         return self.world.BEST_MODEL_METRIC
 
-    def rotation_of(self, worker: int) -> TrackRotation | None:
-        """How worker `worker`'s cars change tracks (None: they stay on `track_of(worker)`)."""
+    def rotation_of(self, worker: int, start_iteration: int = 0) -> TrackRotation | None:
+        """How worker `worker`'s cars change tracks from iteration `start_iteration` on (None:
+        they stay on `track_of(worker)`)."""
         if self.track_set is None:
             return None
-        return TrackRotation(self.track_set, self.seed, worker, self.episodes_per_track)
+        return TrackRotation(
+            self.track_set, self.seed, worker, self.episodes_per_track, start_iteration
+        )
 
     def track_of(self, worker: int) -> str:
         """The track worker `worker` trains on."""
@@ -140,7 +143,9 @@ class TrainConfig:
 
 
 def inputs_from_run(config, keep_reward_function: bool = False):
-    """On --resume, use the inputs saved in the run folder (what the model was trained with).
+    """On --resume, use the inputs saved in the run folder (what the model was trained with):
+    the model metadata, the reward function, and a run on many tracks its track set (unless
+    `config` names one: `--tracks` given again).
 
     `keep_reward_function`: a --reward-function was given; it replaces the run's (e.g. one fixed
     after it failed mid-run).
@@ -156,7 +161,16 @@ def inputs_from_run(config, keep_reward_function: bool = False):
     elif storage.exists(layout.reward_function):
         key = layout.reward_function
         reward = reward_function_from_source(storage.read_text(key), storage.path(key))
-    return replace(config, model_metadata=metadata, reward_function=reward)
+    config = replace(config, model_metadata=metadata, reward_function=reward)
+    if config.track_set is None and storage.exists(layout.track_set):
+        saved = json.loads(storage.read_text(layout.track_set))
+        config = replace(
+            config,
+            track_set=TrackSet.from_json_dict(saved),
+            episodes_per_track=int(saved["episodes_per_track"]),
+            world=replace(config.world, WORLD_NAME=str(saved["evaluation_track"])),
+        )
+    return config
 
 
 def check_inputs(config: TrainConfig) -> None:

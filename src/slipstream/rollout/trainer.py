@@ -94,7 +94,7 @@ def worker_specs(
                 seed=config.seed + 1000 * (iteration + 1),
                 torch_threads=torch_threads,
                 live_dir=str(live_dir(config.run)),
-                rotation=config.rotation_of(r),
+                rotation=config.rotation_of(r, iteration),
             )
         )
     return specs

@@ -5,7 +5,7 @@
     RUN/model/model_metadata.json   model/<N>_Step-<steps>.pt (+ .sha256)   model/.coach_checkpoint
     RUN/model/deepracer_checkpoints.json
     RUN/reward_function.py   RUN/training_params.yaml (+ training_params_<i>.yaml, i = 1..workers)
-    RUN/ip/hyperparameters.json
+    RUN/ip/hyperparameters.json   RUN/track_set.json (Slipstream's own: a --tracks run's set)
     RUN/training-simtrace/<iteration>-iteration.csv            one worker
     RUN/<worker>/training-simtrace/<iteration>-iteration.csv   several workers (0, 1, ...)
     RUN/metrics/TrainingMetrics.json   metrics/TrainingMetrics_<w>.json (workers w > 0)
@@ -144,6 +144,11 @@ class RunLayout:
     @property
     def hyperparameters(self) -> str:
         return "ip/hyperparameters.json"
+
+    @property
+    def track_set(self) -> str:
+        """Slipstream's own: the `--tracks` set of a run on many tracks, for `--resume`."""
+        return "track_set.json"
 
     # -------------------------------------------------------------- simtraces
     def training_simtrace_dir(self, worker: int = 0) -> str:

@@ -53,6 +53,18 @@ class TrackSet:
         """One named track and nothing else: an ordinary single-track run."""
         return len(self.names) == 1 and not self.generated
 
+    def to_json_dict(self) -> dict[str, object]:
+        return {"names": list(self.names), "generated": self.generated}
+
+    @classmethod
+    def from_json_dict(cls, saved: dict[str, object]) -> TrackSet:
+        """The set `to_json_dict` saved; every named track must still be found."""
+        names = tuple(str(name) for name in saved.get("names", []))
+        for name in names:
+            if not name.startswith(GENERATED_PREFIX):
+                resolve_track_path(name)
+        return cls(names, bool(saved.get("generated", False)))
+
     def describe(self) -> str:
         parts = list(self.names[:3]) + ([f"... ({len(self.names)} tracks)"] * (len(self.names) > 3))
         return ", ".join(parts + [GENERATED] * self.generated)
@@ -104,19 +116,23 @@ def parse_track_set(text: str) -> TrackSet:
 @dataclass(frozen=True)
 class TrackRotation:
     """Which track car `car` of worker `worker` drives in its block of episodes `block`
-    (episodes block * episodes_per_track ... of that car)."""
+    (episodes block * episodes_per_track ... of that car). `start_iteration`: the training
+    iteration the workers started at (0, or where a resumed run goes on), so a resumed run draws
+    tracks its first part did not."""
 
     track_set: TrackSet
     seed: int = 0
     worker: int = 0
     episodes_per_track: int = 1
+    start_iteration: int = 0
 
     def __post_init__(self) -> None:
         if int(self.episodes_per_track) < 1:
             raise TrackError(f"episodes per track must be >= 1, got {self.episodes_per_track}")
 
     def track_for(self, car: int, block: int) -> str:
-        rng = np.random.default_rng([int(self.seed), int(self.worker), int(car), int(block)])
+        key = [int(self.seed), int(self.worker), int(car), int(block), int(self.start_iteration)]
+        rng = np.random.default_rng(key)
         names, generated = self.track_set.names, self.track_set.generated
         if generated and (not names or rng.uniform() < 0.5):
             return f"{GENERATED_PREFIX}{int(rng.integers(0, 2**31))}"

@@ -70,3 +70,26 @@ def test_popular_tracks_are_official_track_files(official_tracks_dir):
 
     for name in POPULAR_TRACKS:
         assert (official_tracks_dir / f"{name}.npy").is_file(), name
+
+
+def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_path):
+
+    from slipstream.cli import main
+
+    seen = {}
+
+    def fake(plan, *, subset, trials, run, echo=None):
+        seen.update(plan=plan, subset=subset, trials=trials, run=run)
+        return {"benchmark": "generalise", "table": [], "share_lapped_at_2_mps": 0.5}
+
+    monkeypatch.setattr(generalise, "benchmark_generalise", fake)
+    reward = tmp_path / "reward.py"
+    reward.write_text("def reward_function(params):\n    return 1.0\n")
+    args = ["bench", "generalise", "--minutes", "5", "--curve-every", "1", "--reward", str(reward)]
+    rc = main([*args, "--camera-augmentation", "--subset", "4", "--run", str(tmp_path / "r")])
+    assert rc == 0
+    plan = seen["plan"]
+    assert (plan.minutes, plan.curve_every, plan.reward) == (5.0, 1.0, str(reward))
+    assert plan.camera_augmentation and (seen["subset"], seen["trials"]) == (4, 3)
+    assert seen["run"] == str(tmp_path / "r")
+    assert "0.5" in capsys.readouterr().out

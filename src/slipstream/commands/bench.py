@@ -218,20 +218,18 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             args.run, subset=args.subset, trials=args.trials, seed=args.seed
         )
     elif args.which == "generalise":
-        from slipstream.evaluate.generalise import benchmark_generalise
+        from slipstream.evaluate.generalise import GeneralisePlan, benchmark_generalise
 
-        result = benchmark_generalise(
-            args.minutes,
+        plan = GeneralisePlan(
+            minutes=args.minutes,
             curve_every=args.curve_every,
-            subset=args.subset,
-            trials=args.trials,
             episodes_per_track=args.episodes_per_track,
             camera_augmentation=args.camera_augmentation,
             reward=args.reward,
             workers=args.workers,
             seed=args.seed,
-            run=args.run,
         )
+        result = benchmark_generalise(plan, subset=args.subset, trials=args.trials, run=args.run)
         if not args.json:
             result = {k: v for k, v in result.items() if k != "table"}
     else:

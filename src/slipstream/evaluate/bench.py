@@ -13,6 +13,20 @@ from slipstream.rl.precision import precision_name
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
 
 
+def progress_line(minutes: float, report: IterationReport, *more: str) -> str:
+    """One line per training iteration of a benchmark: wall-clock minutes, iteration, steps,
+    `more`, and the in-training evaluation's progress."""
+    evaluation = ",".join(f"{p:.0f}" for p in report.eval_progress)
+    fields = [
+        f"{minutes:6.1f} min",
+        f"iteration {report.iteration:>4}",
+        f"{report.total_steps:>9,} steps",
+        *more,
+        f"eval progress {evaluation}%",
+    ]
+    return " | ".join(fields)
+
+
 def _lap_times(evaluation_progress: list[float], lap_seconds: list[float]) -> list[float]:
     return [t for p, t in zip(evaluation_progress, lap_seconds, strict=True) if p >= 100.0]
 
@@ -81,12 +95,7 @@ def benchmark_race(
         if echo is not None:
             shown = ", ".join(f"{t:.2f}" for t in laps) or "-"
             best_text = f"{best[0]:.2f} s" if best else "no lap yet"
-            echo.write(
-                f"{elapsed:6.1f} min | iteration {report.iteration:>4} | "
-                f"{report.total_steps:>9,} steps | eval progress "
-                f"{','.join(f'{p:.0f}' for p in report.eval_progress)}% | laps [{shown}] s | "
-                f"best {best_text}\n"
-            )
+            echo.write(f"{progress_line(elapsed, report)} | laps [{shown}] s | best {best_text}\n")
             echo.flush()
 
     reports = trainer.run(on_iteration=note)

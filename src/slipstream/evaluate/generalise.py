@@ -16,10 +16,11 @@ import io
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from slipstream.config import as_reward_function
+from slipstream.evaluate.bench import progress_line
 from slipstream.evaluate.tracks_table import MIN_LAPS, summarize_routes
 from slipstream.evaluate.tracks_table import MIN_SPEED_MPS as MIN_SPEED
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
@@ -63,22 +64,27 @@ def _official() -> list[str]:
     return official
 
 
+@dataclass(frozen=True)
+class GeneralisePlan:
+    """How the benchmark trains (`slipstream bench generalise` options)."""
+
+    minutes: float = 60.0
+    curve_every: float = 10.0
+    """Minutes between policy copies (the curve's points)."""
+    episodes_per_track: int = 10
+    camera_augmentation: bool = False
+    """CAMERA_AUGMENTATION (the real-car camera augmentation) on."""
+    reward: str | None = None
+    """A reward function file in place of the example's `REWARD_FILE`."""
+    workers: int = 1
+    seed: int = 0
+
+
 def train_on_generated(
-    minutes: float,
-    *,
-    curve_every: float = 10.0,
-    episodes_per_track: int = 10,
-    camera_augmentation: bool = False,
-    reward: str | None = None,
-    workers: int = 1,
-    seed: int = 0,
-    run: str | None = None,
-    echo=sys.stdout,
+    plan: GeneralisePlan, run: str | None = None, echo=sys.stdout
 ) -> dict[str, Any]:
-    """Train the racing example for `minutes` on generated tracks only, saving a copy of the
-    policy every `curve_every` minutes and at the end into RUN/bench-generalise/.
-    `camera_augmentation`: CAMERA_AUGMENTATION (the real-car camera augmentation) on.
-    `reward`: a reward function file in place of the example's `REWARD_FILE`."""
+    """Train the racing example for `plan.minutes` on generated tracks only, saving a copy of
+    the policy every `plan.curve_every` minutes and at the end into RUN/bench-generalise/."""
     import torch
 
     from slipstream.config import load_custom_files
@@ -91,15 +97,15 @@ def train_on_generated(
         run=folder,
         model_metadata=files.model_metadata,
         hyperparameters=files.hyperparameters,
-        reward_function=as_reward_function(reward or example_dir("racing") / REWARD_FILE),
-        world={"CAMERA_AUGMENTATION": camera_augmentation},
+        reward_function=as_reward_function(plan.reward or example_dir("racing") / REWARD_FILE),
+        world={"CAMERA_AUGMENTATION": plan.camera_augmentation},
         track_set=TrackSet((), generated=True),
-        episodes_per_track=episodes_per_track,
-        workers=workers,
-        minutes=minutes,
-        serial=workers == 1,
+        episodes_per_track=plan.episodes_per_track,
+        workers=plan.workers,
+        minutes=plan.minutes,
+        serial=plan.workers == 1,
         eval_episodes=int(files.world.MIN_EVAL_TRIALS),
-        seed=seed,
+        seed=plan.seed,
     )
     trainer = Trainer(config, echo=None)
     storage = RunStorage(folder)
@@ -115,14 +121,11 @@ def train_on_generated(
 
     def note(report: IterationReport) -> None:
         elapsed = (time.monotonic() - start) / 60
-        if elapsed >= (len(saved) + 1) * curve_every:
+        if elapsed >= (len(saved) + 1) * plan.curve_every:
             snapshot(report, elapsed)
         if echo is not None:
-            echo.write(
-                f"{elapsed:6.1f} min | iteration {report.iteration:>4} | "
-                f"{report.total_steps:>9,} steps | mean progress {report.mean_progress:5.1f}% "
-                f"| eval progress {','.join(f'{p:.0f}' for p in report.eval_progress)}%\n"
-            )
+            progress = f"mean progress {report.mean_progress:5.1f}%"
+            echo.write(progress_line(elapsed, report, progress) + "\n")
             echo.flush()
 
     reports = trainer.run(on_iteration=note)
@@ -245,34 +248,18 @@ def _snapshot_number(key: str) -> int:
 
 
 def benchmark_generalise(
-    minutes: float = 60.0,
+    plan: GeneralisePlan,
     *,
-    curve_every: float = 10.0,
     subset: int = 12,
     trials: int = 3,
-    episodes_per_track: int = 10,
-    camera_augmentation: bool = False,
-    reward: str | None = None,
-    workers: int = 1,
-    seed: int = 0,
     run: str | None = None,
     echo=sys.stdout,
 ) -> dict[str, Any]:
     """Train on generated tracks only, then evaluate on the official ones (module docstring)."""
     _official()  # refuse before training when there is nothing to evaluate on
-    trained = train_on_generated(
-        minutes,
-        curve_every=curve_every,
-        episodes_per_track=episodes_per_track,
-        camera_augmentation=camera_augmentation,
-        reward=reward,
-        workers=workers,
-        seed=seed,
-        run=run,
-        echo=echo,
-    )
+    trained = train_on_generated(plan, run=run, echo=echo)
     result = evaluate_generalisation(
-        trained["run"], subset=subset, trials=trials, seed=seed, echo=echo
+        trained["run"], subset=subset, trials=trials, seed=plan.seed, echo=echo
     )
     return {"benchmark": "generalise", **trained, **result}
 
@@ -280,6 +267,7 @@ def benchmark_generalise(
 __all__ = [
     "MIN_LAPS",
     "MIN_SPEED",
+    "GeneralisePlan",
     "benchmark_generalise",
     "evaluate_generalisation",
     "subset_of",

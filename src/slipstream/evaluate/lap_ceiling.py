@@ -67,10 +67,10 @@ def car_limits(params: CarParams, speed_step: float = 0.25) -> CarLimits:
     floor = down[-1]
     settle = next(k for k, v in enumerate(down) if v <= floor + 0.1 * (top - floor)) + 1
     commands = np.arange(params.min_speed, params.max_speed + 1e-9, speed_step)
-    turns = sorted(steady_turn(params, float(v), params.max_steering_deg)[:2] for v in commands)
+    turns = [steady_turn(params, float(v), params.max_steering_deg) for v in commands]
     radius, speed = [], []
-    for v, r in sorted(((v, r) for v, r in turns), key=lambda t: t[1]):
-        if not radius or (r > radius[-1] and v > speed[-1]):
+    for v, r, _ in sorted(turns, key=lambda turn: turn[1]):  # by radius
+        if not radius or (r > radius[-1] and v > speed[-1]):  # keep the table increasing
             radius.append(r)
             speed.append(v)
     return CarLimits(

@@ -52,7 +52,9 @@ def _alone(track, seed: int, world: dict, car: int):
     return params, frames
 
 
-@pytest.mark.parametrize("world", [{}, {"ENABLE_DOMAIN_RANDOMIZATION": True}])
+@pytest.mark.parametrize(
+    "world", [{}, {"ENABLE_DOMAIN_RANDOMIZATION": True}, {"CAMERA_AUGMENTATION": True}]
+)
 def test_each_car_drives_and_sees_its_own_track(world):
     tracks = [
         load_track("slipstream_default"),

@@ -117,3 +117,21 @@ def test_bad_settings_raise():
         AugmentSpec(translation=-1.0)
     with pytest.raises(AugmentError, match="match"):
         apply(ramp(2), sample_episode(np.random.default_rng(0), 3), np.random.default_rng(0))
+
+
+def test_hashed_noise_is_each_cars_own_and_gaussian():
+    from slipstream.render.randomization import add_pixel_noise, frame_noise_offsets
+
+    pixels = 120 * 160
+    alone = frame_noise_offsets(np.array([17]), np.array([4]), pixels)
+    batch = frame_noise_offsets(np.array([3, 17, 99]), np.array([0, 4, 8]), pixels)
+    assert batch[1] == alone[0]  # a car's offset ignores the rest of its batch
+    later = frame_noise_offsets(np.full(50, 17), np.arange(50), pixels)
+    assert len(set(later.tolist())) == 50  # a new draw every frame
+    assert later.min() >= 0 and later.max() < (1 << 20) - pixels
+    grey = np.full((2, 120, 160), 128, dtype=np.uint8)
+    noisy = add_pixel_noise(grey, None, 3.0, batch[:2]).astype(float) - 128.0
+    assert noisy.mean() == pytest.approx(0.0, abs=0.1)
+    assert noisy.std() == pytest.approx(3.0, rel=0.05)
+    with pytest.raises(Exception, match="one offset per image"):
+        add_pixel_noise(grey, None, 3.0, batch)

@@ -11,7 +11,7 @@ from slipstream.config.model_metadata import LidarConfig, ModelMetadata
 from slipstream.render import augment
 from slipstream.render.boxes import BoxSet
 from slipstream.render.camera import CameraSpec, object_in_camera, render_cameras, render_stereo
-from slipstream.render.randomization import sample_luts
+from slipstream.render.randomization import frame_noise_offsets, sample_luts
 from slipstream.render.texture import TrackTexture
 from slipstream.sim.simulator import Simulator
 from slipstream.tracks.track import Track
@@ -34,7 +34,8 @@ class SensorSuite:
         self.sensors = tuple(metadata.sensor)
         self.camera_augment = camera_augment
         self._episode: augment.EpisodeAugment | None = None
-        self._noise_rng = np.random.default_rng(0)
+        self._noise_keys = np.zeros(0, dtype=np.uint64)
+        self._noise_frames = np.zeros(0, dtype=np.uint64)
         self.lidar_config = metadata.lidar_config or LidarConfig()
         self.camera_spec = CameraSpec()
         self._track_views: dict[tuple[int, int], Any] = {}
@@ -67,7 +68,9 @@ class SensorSuite:
         self.rngs = [np.random.default_rng([s, 7]) for s in seeds]
         self._luts = None
         self._episode = None
-        self._noise_rng = np.random.default_rng([*seeds[:1], 11])
+        # pixel noise of CAMERA_AUGMENTATION: each car's own, from its seed and frame count
+        self._noise_keys = np.asarray(seeds, dtype=np.int64).astype(np.uint64)
+        self._noise_frames = np.zeros(len(seeds), dtype=np.uint64)
 
     def new_episodes(self, cars: np.ndarray, slots: np.ndarray | None = None) -> None:
         """New per-episode draws: ENABLE_DOMAIN_RANDOMIZATION colours and brightness (of the
@@ -177,11 +180,16 @@ class SensorSuite:
             if name in ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "observation"):
                 img = self._cameras(poses, boxes, lut, slots)
                 if self._episode is not None:
+                    offsets = frame_noise_offsets(
+                        self._noise_keys[rows], self._noise_frames[rows], img[0].size
+                    )
+                    self._noise_frames[rows] += np.uint64(1)
                     img = augment.apply(
                         img,
                         augment.take(self._episode, rows),
-                        self._noise_rng,
+                        None,
                         self.camera_augment.noise_sigma if self.camera_augment else 0.0,
+                        offsets,
                     )
                 obs[name] = img[..., None]
             elif name == "STEREO_CAMERAS":

@@ -184,10 +184,12 @@ def _augment_kernel(images, src_x, src_y, gain, offset, taps, out):  # pragma: n
 def apply(
     images: np.ndarray,
     episode: EpisodeAugment,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
     noise_sigma: float = AugmentSpec().noise_sigma,
+    noise_offsets: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Augmented copy (N, H, W) uint8 of frames (N, H, W) uint8, one episode draw per car."""
+    """Augmented copy (N, H, W) uint8 of frames (N, H, W) uint8, one episode draw per car. The
+    pixel noise reads its bank at offsets from `rng`, or at `noise_offsets` (one per frame)."""
     images = np.ascontiguousarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise AugmentError(f"images must be (N, H, W) uint8, got {images.shape} {images.dtype}")
@@ -199,4 +201,6 @@ def apply(
     _augment_kernel(
         images, episode.src_x, episode.src_y, episode.gain, episode.offset, episode.blur_taps, out
     )
-    return add_pixel_noise(out, rng, noise_sigma) if noise_sigma > 0 else out
+    if noise_sigma <= 0:
+        return out
+    return add_pixel_noise(out, rng, noise_sigma, noise_offsets)

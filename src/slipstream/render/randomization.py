@@ -11,8 +11,9 @@ frames. Two pieces:
   list is only approximately right; box shades are mapped like the material nearest in grey).
   Draw once per episode, like DeepRacer's ENABLE_DOMAIN_RANDOMIZATION.
 * `add_pixel_noise` adds Gaussian pixel noise every frame. For speed it reads a fixed bank of
-  Gaussian samples at offsets drawn from the Generator (one per image), so it costs about one
-  memory pass.
+  Gaussian samples at one offset per image, so it costs about one memory pass. The offsets come
+  from the Generator, or from a hash of each car's key and frame count (`frame_noise_offsets`),
+  which keeps a car's noise independent of the rest of its batch.
 """
 
 from __future__ import annotations
@@ -115,8 +116,35 @@ def _noise_kernel(images, bank, offsets, scale):  # pragma: no cover - numba
             images[n, p] = 255 if v > 255 else (0 if v < 0 else v)
 
 
-def add_pixel_noise(images: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
-    """A copy of uint8 images (N, ...) with Gaussian noise of `sigma` grey levels, clipped."""
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def frame_noise_offsets(keys: np.ndarray, frames: np.ndarray, pixels: int) -> np.ndarray:
+    """Noise-bank offsets, one per image, that depend only on that image's (key, frame) pair
+    (a hash of the two): with a car's seed as key and its frame count as frame, each car gets
+    its own noise whatever else is in the batch."""
+    keys = np.asarray(keys).astype(np.uint64)
+    frames = np.asarray(frames).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        hashed = _splitmix64(_splitmix64(keys) + frames)
+    return (hashed % np.uint64(_BANK_SIZE - pixels)).astype(np.int64)
+
+
+def add_pixel_noise(
+    images: np.ndarray,
+    rng: np.random.Generator | None,
+    sigma: float,
+    offsets: np.ndarray | None = None,
+) -> np.ndarray:
+    """A copy of uint8 images (N, ...) with Gaussian noise of `sigma` grey levels, clipped.
+    Each image reads the noise bank at an offset drawn from `rng`, or at its entry of `offsets`
+    (`frame_noise_offsets`)."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise RandomizationError(f"images must be uint8, got {images.dtype}")
@@ -128,6 +156,12 @@ def add_pixel_noise(images: np.ndarray, rng: np.random.Generator, sigma: float) 
     flat = out.reshape(out.shape[0], -1)
     if flat.shape[1] > _BANK_SIZE // 2:
         raise RandomizationError(f"images of {flat.shape[1]} pixels are too large for the bank")
-    offsets = rng.integers(0, _BANK_SIZE - flat.shape[1], size=flat.shape[0])
+    if offsets is None:
+        if rng is None:
+            raise RandomizationError("give a Generator or the bank offsets")
+        offsets = rng.integers(0, _BANK_SIZE - flat.shape[1], size=flat.shape[0])
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if offsets.shape != (flat.shape[0],):
+        raise RandomizationError(f"need one offset per image, got shape {offsets.shape}")
     _noise_kernel(flat, _NOISE_BANK, offsets, float(sigma) / _BANK_SCALE)
     return out

@@ -1,13 +1,13 @@
 """Generalisation benchmark (`slipstream bench generalise`): train the racing example (its action
-space and hyperparameters, with its reward paid per metre, `REWARD_FILE`) on generated tracks
-only, then race it on the official tracks it has never seen.
+space and hyperparameters, with a reward that pays speed along the track the same on every track,
+`REWARD_FILE`) on generated tracks only, then race it on the official tracks it has never seen.
 
 The measure (issue 21): the share of official tracks, driven in their default direction, on which
 at least 2 of 3 evaluation trials complete a lap at a mean lap speed of at least 2.0 m/s (the
-track's centre-line length over the lap time). While it trains, the policy is copied every
-`curve_every` minutes; after training each copy is evaluated on a fixed subset of the official
-tracks, which gives the curve of the share against training minutes, and the last policy on
-every official track, which gives the table.
+track's centre-line length over the lap time), next to each track's yardstick (`lap_ceiling`).
+While it trains, the policy is copied every `curve_every` minutes; after training each copy is
+evaluated on a fixed subset of the official tracks, which gives the curve of the share against
+training minutes, and the last policy on every official track, which gives the table.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ official file), reported on their own."""
 
 
 REWARD_FILE = "reward_any_track.py"
-"""The racing example's reward paid in metres per second, the same on every track (the example's
-own pays lap percent per step, which favours short tracks in a mixed batch)."""
+"""The racing example's reward for many tracks: the square of the pace in metres per second, the
+same on every track (the example's own pays lap percent per step, which favours short tracks in
+a mixed batch)."""
 SNAPSHOTS = "bench-generalise"
 """Folder of the run holding the policy copies (`snapshot-<k>.pt`: minutes, steps, weights)."""
 

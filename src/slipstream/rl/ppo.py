@@ -35,9 +35,9 @@ import numpy as np
 import torch
 
 from slipstream.rl.common import (
-    ADAM_EPS,
     HyperparameterError,
     TrainingDivergedError,
+    adam,
     chunked,
     obs_to_device,
     resolve_device,
@@ -180,7 +180,7 @@ class PPOLearner:
         self.shared_trunk = value.trunk is policy.trunk
         self.sensors = policy.input_sensors
         params = {id(p): p for m in (self.policy, self.value) for p in m.parameters()}
-        self.optimizer = torch.optim.Adam(list(params.values()), lr=hp.lr, eps=ADAM_EPS)
+        self.optimizer = adam(list(params.values()), hp.lr)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(
             seed if seed is not None else int(torch.randint(2**62, (1,)).item())

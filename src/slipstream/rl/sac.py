@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from slipstream.rl.common import (
-    ADAM_EPS,
     HyperparameterError,
     TrainingDivergedError,
+    adam,
     obs_to_device,
     resolve_device,
     to_tensor,
@@ -136,12 +136,9 @@ class SACLearner:
         self.v_target = copy.deepcopy(self.v).requires_grad_(False)
         self.sensors = policy.input_sensors
 
-        def adam(module: torch.nn.Module) -> torch.optim.Adam:
-            return torch.optim.Adam(module.parameters(), lr=hp.lr, eps=ADAM_EPS)
-
-        self.policy_optimizer = adam(self.policy)
-        self.q_optimizer = adam(self.q)
-        self.v_optimizer = adam(self.v)
+        self.policy_optimizer = adam(self.policy.parameters(), hp.lr)
+        self.q_optimizer = adam(self.q.parameters(), hp.lr)
+        self.v_optimizer = adam(self.v.parameters(), hp.lr)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(
             seed if seed is not None else int(torch.randint(2**62, (1,)).item())

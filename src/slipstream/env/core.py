@@ -87,6 +87,8 @@ class DeepRacerCore:
             domain_randomization=self.world.ENABLE_DOMAIN_RANDOMIZATION,
             camera_augment=AugmentSpec() if self.world.CAMERA_AUGMENTATION else None,
         )
+        # until `seed`, car i draws from seed i, as the simulator's cars do
+        self.sensors.seed(list(range(num_cars)))
         self.waypoints = [WaypointLists(t) for t in self.sim.slots]
         self.num_cars = num_cars
 

@@ -191,3 +191,21 @@ def test_camera_augmentation_is_opt_in_seeded_and_drawn_per_episode():
     assert diff.mean() > 2.0
     again, _ = a.reset()
     assert not np.array_equal(again["FRONT_FACING_CAMERA"], oa["FRONT_FACING_CAMERA"])
+
+
+@pytest.mark.parametrize("key", ["CAMERA_AUGMENTATION", "ENABLE_DOMAIN_RANDOMIZATION"])
+def test_unseeded_core_draws_from_the_car_index(key):
+    """A core never seeded (as `check_inputs` builds one) resets and steps; car i's camera draws
+    then equal those of a core seeded with i, as the simulator's own draws do."""
+    from slipstream.env.core import DeepRacerCore
+
+    unseeded = DeepRacerCore(2, track=TRACK, world={key: True})
+    seeded = DeepRacerCore(2, track=TRACK, world={key: True})
+    seeded.seed([0, 1])
+    for core in (unseeded, seeded):
+        core.reset()
+        core.step(commands=(np.zeros(2), np.ones(2)))
+    a = unseeded.observe()["FRONT_FACING_CAMERA"]
+    b = seeded.observe()["FRONT_FACING_CAMERA"]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[0], a[1])

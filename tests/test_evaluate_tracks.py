@@ -37,7 +37,7 @@ from slipstream.tracks.track_set import parse_track_set
 from test_evaluate import SCRIPTED  # the scripted drivers' continuous metadata
 
 BUILTIN = ("slipstream_default", "slipstream_oval", "slipstream_technical")
-GENERATED = "generated:5"  # 15.8 m
+GENERATED = "generated:5"  # 15.5 m
 
 
 class TrackFollower:

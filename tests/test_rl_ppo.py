@@ -196,3 +196,23 @@ def test_state_dict_round_trip_with_weights_only():
     assert ppo.update(batch)["epochs"][-1]["total_loss"] == pytest.approx(
         other.update(batch)["epochs"][-1]["total_loss"], rel=1e-5
     )
+
+
+def test_fused_adam_matches_the_textbook_update():
+    """`adam` (torch's fused kernel) against Adam written out (Kingma & Ba, with eps 1e-5)."""
+    from slipstream.rl.common import ADAM_EPS, adam
+
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((4, 3))
+    grads = [rng.standard_normal((4, 3)) for _ in range(3)]
+    param = torch.nn.Parameter(torch.tensor(start, dtype=torch.float32))
+    optimiser = adam([param], lr=0.01)
+    x, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    for t, g in enumerate(grads, start=1):
+        param.grad = torch.tensor(g, dtype=torch.float32)
+        optimiser.step()
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+        x = x - 0.01 * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
+    np.testing.assert_allclose(param.detach().numpy(), x, rtol=0, atol=1e-6)

@@ -203,6 +203,22 @@ def test_generated_tracks_span_the_official_ones():
     assert max(s.straight_share for s in shapes) > 0.5
 
 
+def test_generated_lengths_spread_as_the_official_ones():
+    """The official closed tracks' length deciles, read from their files, against those of
+    2000 generated sizes (draw_spec alone, no layout): within 2 m at every decile."""
+    from slipstream.tracks.registry import official_tracks
+
+    official = [load_track(name) for name in sorted(official_tracks())]
+    lengths = [track_shape(t).length for t in official if t.closed]
+    if len(lengths) < 100:
+        pytest.skip("needs the official tracks (SLIPSTREAM_TRACKS)")
+    deciles = np.arange(10, 100, 10)
+    drawn = [draw_spec(seed).length for seed in range(2000)]
+    np.testing.assert_allclose(
+        np.percentile(drawn, deciles), np.percentile(lengths, deciles), atol=2.0
+    )
+
+
 def test_track_shape_of_a_circle_by_hand():
     """A 2 m circle: length 2 pi r, radius 2 everywhere, nothing straight."""
     angles = np.linspace(0.0, 2.0 * np.pi, 200, endpoint=False)

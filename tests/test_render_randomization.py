@@ -15,7 +15,7 @@ from slipstream.render import (
     render_cameras,
     sample_luts,
 )
-from slipstream.render.randomization import MATERIALS
+from slipstream.render.randomization import MATERIALS, RandomizationError, frame_noise_offsets
 from slipstream.render.texture import grey_of
 from slipstream.tracks import Track
 
@@ -29,11 +29,17 @@ def scene():
     return TrackTexture.from_track(track), poses
 
 
+def bank(images, key=0):
+    """Noise-bank offsets for a batch of images: car `key + n` at frame 0."""
+    n = len(images)
+    return frame_noise_offsets(np.arange(n) + key, np.zeros(n), images[0].size)
+
+
 def randomised(tex, poses, seed):
     rng = np.random.default_rng(seed)
     luts = sample_luts(rng, len(poses), tex.colours)
     frames = render_cameras(tex, poses, lut=luts)
-    return add_pixel_noise(frames, rng, RandomizationSpec().noise_sigma)
+    return add_pixel_noise(frames, RandomizationSpec().noise_sigma, bank(frames, seed))
 
 
 def test_same_seed_same_frames_different_seed_different(scene):
@@ -58,7 +64,7 @@ def test_zero_spec_is_identity(scene):
     assert np.array_equal(luts, np.broadcast_to(np.arange(256, dtype=np.uint8), (3, 256)))
     plain = render_cameras(tex, poses)
     assert np.array_equal(render_cameras(tex, poses, lut=luts), plain)
-    assert np.array_equal(add_pixel_noise(plain, np.random.default_rng(0), 0.0), plain)
+    assert np.array_equal(add_pixel_noise(plain, 0.0, bank(plain)), plain)
 
 
 def test_lut_maps_each_material_to_its_jittered_grey():
@@ -75,11 +81,11 @@ def test_lut_maps_each_material_to_its_jittered_grey():
 
 def test_pixel_noise_statistics():
     flat = np.full((4, 120, 160), 100, dtype=np.uint8)
-    noisy = add_pixel_noise(flat, np.random.default_rng(0), 5.0).astype(float)
+    noisy = add_pixel_noise(flat, 5.0, bank(flat)).astype(float)
     assert noisy.mean() == pytest.approx(100.0, abs=0.1)
     assert noisy.std() == pytest.approx(5.0, abs=0.15)
     assert not np.array_equal(noisy[0], noisy[1])
-    assert (
-        add_pixel_noise(np.full((1, 4, 4), 254, np.uint8), np.random.default_rng(0), 50).max()
-        == 255
-    )
+    bright = np.full((1, 4, 4), 254, np.uint8)
+    assert add_pixel_noise(bright, 50, bank(bright)).max() == 255
+    with pytest.raises(RandomizationError, match="frame_noise_offsets"):
+        add_pixel_noise(bright, 5.0, np.array([-1]))

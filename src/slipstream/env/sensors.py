@@ -187,9 +187,8 @@ class SensorSuite:
                     img = augment.apply(
                         img,
                         augment.take(self._episode, rows),
-                        None,
-                        self.camera_augment.noise_sigma if self.camera_augment else 0.0,
                         offsets,
+                        self.camera_augment.noise_sigma if self.camera_augment else 0.0,
                     )
                 obs[name] = img[..., None]
             elif name == "STEREO_CAMERAS":

@@ -184,12 +184,11 @@ def _augment_kernel(images, src_x, src_y, gain, offset, taps, out):  # pragma: n
 def apply(
     images: np.ndarray,
     episode: EpisodeAugment,
-    rng: np.random.Generator | None,
+    noise_offsets: np.ndarray,
     noise_sigma: float = AugmentSpec().noise_sigma,
-    noise_offsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Augmented copy (N, H, W) uint8 of frames (N, H, W) uint8, one episode draw per car. The
-    pixel noise reads its bank at offsets from `rng`, or at `noise_offsets` (one per frame)."""
+    pixel noise reads its bank at `noise_offsets` (one per frame, `frame_noise_offsets`)."""
     images = np.ascontiguousarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise AugmentError(f"images must be (N, H, W) uint8, got {images.shape} {images.dtype}")
@@ -203,4 +202,4 @@ def apply(
     )
     if noise_sigma <= 0:
         return out
-    return add_pixel_noise(out, rng, noise_sigma, noise_offsets)
+    return add_pixel_noise(out, noise_sigma, noise_offsets)

@@ -1,7 +1,7 @@
 """Optional domain randomisation of the camera: per-car colours, brightness, contrast, noise.
 
-Everything is drawn from an explicit `numpy.random.Generator`, so the same seed gives the same
-frames. Two pieces:
+Colours are drawn from an explicit `numpy.random.Generator` and noise from a hash of a key and
+a frame count, so the same seed gives the same frames. Two pieces:
 
 * `sample_luts` draws, per car, jittered RGB colours for each material of the scene (grass,
   road, lines, walls, void above them) plus a brightness and contrast, and turns them into a
@@ -11,9 +11,9 @@ frames. Two pieces:
   list is only approximately right; box shades are mapped like the material nearest in grey).
   Draw once per episode, like DeepRacer's ENABLE_DOMAIN_RANDOMIZATION.
 * `add_pixel_noise` adds Gaussian pixel noise every frame. For speed it reads a fixed bank of
-  Gaussian samples at one offset per image, so it costs about one memory pass. The offsets come
-  from the Generator, or from a hash of each car's key and frame count (`frame_noise_offsets`),
-  which keeps a car's noise independent of the rest of its batch.
+  Gaussian samples at one offset per image, so it costs about one memory pass. The offsets are
+  a hash of each car's key and frame count (`frame_noise_offsets`), which keeps a car's noise
+  independent of the rest of its batch.
 """
 
 from __future__ import annotations
@@ -136,15 +136,9 @@ def frame_noise_offsets(keys: np.ndarray, frames: np.ndarray, pixels: int) -> np
     return (hashed % np.uint64(_BANK_SIZE - pixels)).astype(np.int64)
 
 
-def add_pixel_noise(
-    images: np.ndarray,
-    rng: np.random.Generator | None,
-    sigma: float,
-    offsets: np.ndarray | None = None,
-) -> np.ndarray:
+def add_pixel_noise(images: np.ndarray, sigma: float, offsets: np.ndarray) -> np.ndarray:
     """A copy of uint8 images (N, ...) with Gaussian noise of `sigma` grey levels, clipped.
-    Each image reads the noise bank at an offset drawn from `rng`, or at its entry of `offsets`
-    (`frame_noise_offsets`)."""
+    Image n reads the noise bank from `offsets[n]` on (`frame_noise_offsets`)."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise RandomizationError(f"images must be uint8, got {images.dtype}")
@@ -156,12 +150,12 @@ def add_pixel_noise(
     flat = out.reshape(out.shape[0], -1)
     if flat.shape[1] > _BANK_SIZE // 2:
         raise RandomizationError(f"images of {flat.shape[1]} pixels are too large for the bank")
-    if offsets is None:
-        if rng is None:
-            raise RandomizationError("give a Generator or the bank offsets")
-        offsets = rng.integers(0, _BANK_SIZE - flat.shape[1], size=flat.shape[0])
     offsets = np.asarray(offsets, dtype=np.int64)
     if offsets.shape != (flat.shape[0],):
         raise RandomizationError(f"need one offset per image, got shape {offsets.shape}")
+    if offsets.size and (offsets.min() < 0 or offsets.max() > _BANK_SIZE - flat.shape[1]):
+        raise RandomizationError(
+            f"offsets must lie in 0..{_BANK_SIZE - flat.shape[1]}: use frame_noise_offsets"
+        )
     _noise_kernel(flat, _NOISE_BANK, offsets, float(sigma) / _BANK_SCALE)
     return out

@@ -62,6 +62,13 @@ def test_racing_example_files_and_train_cli():
     assert config.reward_function(params()) == pytest.approx(50 / 66)
     with pytest.raises(UnknownExampleError, match="choose one of racing"):
         example_dir("drifting")
+    # the example's reward for many tracks by its bare name: a lap of 60 m in 300 steps
+    # (3 m/s, pace 0.75) pays 0.75^2 per step
+    named = ["--example", "racing", "--reward-function", "reward_any_track.py", "--iterations", "1"]
+    config = train_command.build_config(parser.parse_args(named))
+    assert config.reward_function(params(progress=50.0, steps=150, track_length=60.0)) == (
+        pytest.approx(0.5625)
+    )
 
 
 def test_racing_actions_turn_as_fast_as_the_car_grips():

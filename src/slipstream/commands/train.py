@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a shipped example's model_metadata, reward and hyperparameters (racing: up to "
         "4 m/s, pays progress per step on the road); files given explicitly still win",
     )
-    inputs.add_argument("--reward-function", metavar="FILE", help="reward_function.py")
+    inputs.add_argument(
+        "--reward-function",
+        metavar="FILE",
+        help="reward_function.py; with --example, also the name of another reward file the "
+        "example ships (racing: reward_any_track.py, for training on many tracks)",
+    )
     inputs.add_argument("--model-metadata", metavar="FILE", help="model_metadata.json")
     inputs.add_argument("--hyperparameters", metavar="FILE", help="hyperparameters.json")
     inputs.add_argument("--run-env", metavar="FILE", help="DRfC run.env with DR_* settings")
@@ -111,6 +117,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-trials", type=int, default=3)
 
 
+def _reward_file(given: str, example: str | None) -> str:
+    """`given`, or with `--example` the example's own file of that name when `given` is a bare
+    file name not found here (`--example racing --reward-function reward_any_track.py`)."""
+    from slipstream.examples import example_dir
+
+    if example and not Path(given).exists() and Path(given).name == given:
+        shipped = example_dir(example) / given
+        if shipped.is_file():
+            return str(shipped)
+    return given
+
+
 def build_config(args: argparse.Namespace):
     """Read and validate every input before anything is written (errors say how to fix)."""
     from slipstream.config import (
@@ -146,7 +164,7 @@ def build_config(args: argparse.Namespace):
         else:
             world = WorldConfig()
     if args.reward_function:
-        reward_path = args.reward_function
+        reward_path = _reward_file(args.reward_function, args.example)
     if args.model_metadata:
         metadata = load_model_metadata(args.model_metadata)
     if args.hyperparameters:

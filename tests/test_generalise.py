@@ -93,3 +93,19 @@ def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_pa
     assert plan.camera_augmentation and (seen["subset"], seen["trials"]) == (4, 3)
     assert seen["run"] == str(tmp_path / "r")
     assert "0.5" in capsys.readouterr().out
+
+
+def test_bench_without_run_says_where_its_folder_is_kept(monkeypatch, capsys, tmp_path):
+    from slipstream.cli import main
+
+    kept = tmp_path / "slipstream-bench-generalise-x"
+    (kept / "model").mkdir(parents=True)
+    (kept / "model" / "weights.pt").write_bytes(bytes(3_000_000))
+
+    def fake(plan, *, subset, trials, run, echo=None):
+        return {"benchmark": "generalise", "table": [], "run": str(kept)}
+
+    monkeypatch.setattr(generalise, "benchmark_generalise", fake)
+    assert main(["bench", "generalise", "--minutes", "1"]) == 0
+    err = capsys.readouterr().err
+    assert f"kept at {kept} (3 MB)" in err and "--run DIR" in err

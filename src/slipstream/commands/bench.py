@@ -155,7 +155,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"slipstream bench {args.which}: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result) if args.json else _table(result))
+    if not args.run and result.get("run"):
+        print(_kept_folder_line(str(result["run"])), file=sys.stderr)
     return 0
+
+
+def _kept_folder_line(folder: str) -> str:
+    """Where a benchmark without --run left its run folder, and its size."""
+    from pathlib import Path
+
+    size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+    return (
+        f"the run folder is kept at {folder} ({size / 1e6:.0f} MB): delete it when done, "
+        "or pass --run DIR to choose where it goes"
+    )
 
 
 def _sim_tracks(args: argparse.Namespace) -> list[str] | None:

@@ -149,8 +149,9 @@ def benchmark_train(
     if iterations < 2:
         raise ValueError("benchmark_train needs at least 2 iterations (the first is a warm-up)")
     metadata = load_model_metadata(None)
+    folder = run or tempfile.mkdtemp(prefix="slipstream-bench-train-")
     config = TrainConfig.build(
-        run=run or tempfile.mkdtemp(prefix="slipstream-bench-train-"),
+        run=folder,
         model_metadata=metadata,
         hyperparameters=load_hyperparameters(None),
         reward_function=as_reward_function(None),
@@ -204,6 +205,7 @@ def benchmark_train(
         "samples_per_iteration": round(samples / len(steady)),
         "seconds_per_iteration": round(wall / len(steady), 2),
         "iterations_timed": len(steady),
+        "run": folder,
     }
 
 

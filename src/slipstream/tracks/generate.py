@@ -2,13 +2,14 @@
 
 A generated track is built the way the official ones are drawn: straights joined by circular
 corners. `generate_route(seed)` first draws the track's size from the seed (centre-line length
-15-90 m, spread as the official lengths are; road width 0.76-1.07 m; counter-clockwise or
-clockwise; `TrackSpec`), then a layout:
+15-90 m and road width 0.61-1.07 m, each spread as the official tracks' are; counter-clockwise
+or clockwise; `TrackSpec`), then a layout:
 
 1. a random star-shaped polygon (corners at jittered angles around a centre, each at its own
    radius, the whole stretched along one axis), scaled to the length;
 2. each polygon corner rounded by a circular arc of its own radius, drawn log-uniformly between
-   the tightest the road allows (width/2 + margin: hairpins) and a sweeping bend; the arc's
+   the tightest the road allows (width/2 + margin, at least 0.45 m: hairpins) and a sweeping
+   bend; the arc's
    tangent points, a few points on the arc and points spaced along each straight become the
    control points of a periodic cubic spline (`slipstream.tracks.builtin_design`);
 3. the spline resampled to waypoints with borders at +-width/2, waypoint 0 in the middle of the
@@ -68,10 +69,19 @@ class GeneratorParams:
     shorter, linear in between. The inner points are the official tracks' deciles (the 134
     closed ones, docs/tracks.md): a fifth of them are short 16-25 m loops (reinvent_base's era)
     and most of the rest 40-70 m. The ends, 15 and 90 m, bound every generated track."""
-    standard_width: float = 1.07
-    standard_width_share: float = 0.6
-    """Share of tracks drawn at `standard_width`; the rest are uniform in [min_width, standard_width]."""
-    min_width: float = 0.76
+    width_quantiles: tuple[tuple[float, float], ...] = (
+        (0.0, 0.61),
+        (0.1, 0.66),
+        (0.11, 0.76),
+        (0.165, 0.77),
+        (0.22, 0.95),
+        (0.25, 1.06),
+        (1.0, 1.07),
+    )
+    """(share, road width in m), drawn like `length_quantiles`. The official closed tracks:
+    a tenth are 0.61-0.66 m roads (the 2019 city and summit tracks), 7 % are 0.76 m
+    (reinvent_base's family, 2024's championship), 5 % are 0.91-0.95 m, three quarters the
+    standard 1.06-1.07 m; the few wider ones (up to 1.44 m) are left out."""
     clockwise_share: float = 0.5
     metres_per_corner: float = 3.0
     """About one polygon corner per this many metres of centre line (at least `min_corners`).
@@ -87,13 +97,17 @@ class GeneratorParams:
     wider than tall, by up to ~2)."""
     angle_jitter: float = 0.3
     """Corner angle jitter as a fraction of the even spacing."""
+    min_corner_radius: float = 0.45
+    """No centre-line radius is tighter than this, however narrow the road (the tightest
+    official corners, on 1.07 m roads)."""
     radius_margin: float = 0.05
-    """The tightest centre-line radius allowed is width/2 + radius_margin (official tracks go
-    down to 0.45 m centre radius on 1.07 m roads, below width/2)."""
+    """The tightest centre-line radius allowed is width/2 + radius_margin, and at least
+    `min_corner_radius` (official tracks go down to 0.45 m centre radius on 1.07 m roads, below
+    width/2)."""
     min_corner_arc: float = 0.4
     max_corner_arc: float = 9.0
     """Each corner bends along an arc of length U(min_corner_arc, max_corner_arc) m, so its radius
-    is that over its turning angle (at least width/2 + radius_margin, at most `max_corner_radius`,
+    is that over its turning angle (at least the tightest allowed, at most `max_corner_radius`,
     and no more than the neighbouring straights leave room for): hairpins come out tight and
     small kinks long sweeping bends, as on the official tracks."""
     max_corner_radius: float = 10.0
@@ -125,12 +139,15 @@ def draw_spec(seed: int, params: GeneratorParams = DEFAULT_PARAMS) -> TrackSpec:
     rng = np.random.default_rng([int(seed), 0xDEE9])
     shares, lengths = zip(*params.length_quantiles, strict=True)
     length = float(np.interp(rng.uniform(), shares, lengths))
-    if rng.uniform() < params.standard_width_share:
-        width = params.standard_width
-    else:
-        width = float(rng.uniform(params.min_width, params.standard_width))
+    shares, widths = zip(*params.width_quantiles, strict=True)
+    width = float(np.interp(rng.uniform(), shares, widths))
     clockwise = bool(rng.uniform() < params.clockwise_share)
     return TrackSpec(length=round(length, 2), width=round(width, 3), clockwise=clockwise)
+
+
+def _tightest_radius(width: float, params: GeneratorParams) -> float:
+    """The tightest centre-line radius a corner of a road `width` m wide may have."""
+    return max(0.5 * width + params.radius_margin, params.min_corner_radius)
 
 
 def _outline(rng: np.random.Generator, corners: int, params: GeneratorParams) -> np.ndarray:
@@ -239,7 +256,7 @@ def _draw_layout(
         )
     )
     outline = _outline(rng, corners, params)
-    tightest = 0.5 * spec.width + params.radius_margin
+    tightest = _tightest_radius(spec.width, params)
     arcs = rng.uniform(params.min_corner_arc, params.max_corner_arc, corners)
     radii = np.clip(arcs / np.abs(turn_angles(outline)), tightest, params.max_corner_radius)
     perimeter = float(np.sum(np.linalg.norm(outline - np.roll(outline, 1, axis=0), axis=1)))
@@ -283,7 +300,7 @@ def generate_route(
             f"use at least {12 * spec.width:.1f} m"
         )
     limits = LayoutLimits(
-        min_radius=0.5 * spec.width + params.radius_margin - 0.02, clearance=params.clearance
+        min_radius=_tightest_radius(spec.width, params) - 0.02, clearance=params.clearance
     )
     last: list[str] = ["no layout fitted its corners"]
     for attempt in range(params.max_attempts):

@@ -9,9 +9,8 @@ or clockwise; `TrackSpec`), then a layout:
    radius, the whole stretched along one axis), scaled to the length;
 2. each polygon corner rounded by a circular arc of its own radius, drawn log-uniformly between
    the tightest the road allows (width/2 + margin, at least 0.45 m: hairpins) and a sweeping
-   bend; the arc's
-   tangent points, a few points on the arc and points spaced along each straight become the
-   control points of a periodic cubic spline (`slipstream.tracks.builtin_design`);
+   bend; the arc's tangent points, a few points on the arc and points spaced along each
+   straight become the control points of a periodic cubic spline (`slipstream.tracks.builtin_design`);
 3. the spline resampled to waypoints with borders at +-width/2, waypoint 0 in the middle of the
    straightest stretch (the start line), and checked: no corner tighter than the road allows, no
    border crossing itself or the other, no part of the road closer than `clearance` to another.
@@ -47,9 +46,9 @@ _GENERATED_NAME = re.compile(r"^generated:(\d+)$")
 class GeneratorParams:
     """Knobs of the generator (lengths in metres, angles in radians).
 
-    The size ranges are those of the official tracks (docs/tracks.md): centre lines of 16-101 m
-    (10th-90th percentile 19-69 m), roads 1.07 m wide on most tracks since 2020 and 0.76-1.07 m
-    on the others.
+    The sizes are drawn as those of the official tracks are spread (docs/tracks.md): centre
+    lines of 16-101 m (10th-90th percentile 19-69 m), roads 1.06-1.07 m wide on three quarters
+    of them and 0.61-0.95 m on most others.
     """
 
     length_quantiles: tuple[tuple[float, float], ...] = (

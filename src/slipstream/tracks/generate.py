@@ -133,13 +133,17 @@ def parse_generated_name(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _through_quantiles(u: float, quantiles: tuple[tuple[float, float], ...]) -> float:
+    """The value below which a share `u` lies, linear between the (share, value) points."""
+    shares, values = zip(*quantiles, strict=True)
+    return float(np.interp(u, shares, values))
+
+
 def draw_spec(seed: int, params: GeneratorParams = DEFAULT_PARAMS) -> TrackSpec:
     """The length, width and direction of generated track `seed` (drawn from the seed alone)."""
     rng = np.random.default_rng([int(seed), 0xDEE9])
-    shares, lengths = zip(*params.length_quantiles, strict=True)
-    length = float(np.interp(rng.uniform(), shares, lengths))
-    shares, widths = zip(*params.width_quantiles, strict=True)
-    width = float(np.interp(rng.uniform(), shares, widths))
+    length = _through_quantiles(rng.uniform(), params.length_quantiles)
+    width = _through_quantiles(rng.uniform(), params.width_quantiles)
     clockwise = bool(rng.uniform() < params.clockwise_share)
     return TrackSpec(length=round(length, 2), width=round(width, 3), clockwise=clockwise)
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from noise_bank import bank
 from slipstream.render.augment import AugmentError, AugmentSpec, apply, blur_weights, sample_episode
 from slipstream.render.randomization import frame_noise_offsets
 
@@ -26,12 +27,6 @@ def ramp(n=2):
     """Images whose grey is 1.5 x column (+ 10): a horizontal ramp."""
     img = 10.0 + 1.5 * np.arange(160)[None, None, :] + np.zeros((n, 120, 1))
     return img.astype(np.uint8)
-
-
-def bank(images, key=0):
-    """Noise-bank offsets for a batch of images: car `key + n` at frame 0."""
-    n = len(images)
-    return frame_noise_offsets(np.arange(n) + key, np.zeros(n), images[0].size)
 
 
 def only(**kw):

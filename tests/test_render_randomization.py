@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from noise_bank import bank
 from slipstream.render import (
     RandomizationSpec,
     TrackColours,
@@ -15,7 +16,7 @@ from slipstream.render import (
     render_cameras,
     sample_luts,
 )
-from slipstream.render.randomization import MATERIALS, RandomizationError, frame_noise_offsets
+from slipstream.render.randomization import MATERIALS, RandomizationError
 from slipstream.render.texture import grey_of
 from slipstream.tracks import Track
 
@@ -27,12 +28,6 @@ def scene():
     track = Track.from_route(np.hstack([2.5 * ring, 1.965 * ring, 3.035 * ring]), "circle")
     poses = np.array([[2.5, 0.0, math.pi / 2], [0.0, 2.5, math.pi], [-2.4, 0.1, -math.pi / 2]])
     return TrackTexture.from_track(track), poses
-
-
-def bank(images, key=0):
-    """Noise-bank offsets for a batch of images: car `key + n` at frame 0."""
-    n = len(images)
-    return frame_noise_offsets(np.arange(n) + key, np.zeros(n), images[0].size)
 
 
 def randomised(tex, poses, seed):

@@ -216,3 +216,22 @@ def test_fused_adam_matches_the_textbook_update():
         m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
         x = x - 0.01 * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
     np.testing.assert_allclose(param.detach().numpy(), x, rtol=0, atol=1e-6)
+
+
+def test_read_only_arrays_become_tensors_of_their_own():
+    """Ray returns batches read-only: the learner's tensor is a copy (torch would warn and share
+    memory that must not be written); a writable array is shared, not copied."""
+    import warnings
+
+    from slipstream.rl.common import to_tensor
+
+    frozen = np.arange(6, dtype=np.uint8)
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tensor = to_tensor(frozen, torch.device("cpu"))
+    tensor[0] = 9
+    assert frozen[0] == 0 and tensor.dtype == torch.uint8
+    writable = np.arange(3, dtype=np.float32)
+    to_tensor(writable, torch.device("cpu"))[0] = 7
+    assert writable[0] == 7

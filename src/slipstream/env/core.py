@@ -25,7 +25,7 @@ from slipstream.sim import episode as ep
 from slipstream.sim.actions import ActionTable
 from slipstream.sim.car import car_for_simapp, front_point
 from slipstream.sim.params import WaypointLists, build_reward_params
-from slipstream.sim.simulator import Simulator, StepResult, route_index
+from slipstream.sim.simulator import Simulator, StepResult, default_seeds, route_index
 from slipstream.tracks import Track, load_track
 from slipstream.tracks.registry import DEFAULT_TRACK
 
@@ -87,8 +87,7 @@ class DeepRacerCore:
             domain_randomization=self.world.ENABLE_DOMAIN_RANDOMIZATION,
             camera_augment=AugmentSpec() if self.world.CAMERA_AUGMENTATION else None,
         )
-        # until `seed`, car i draws from seed i, as the simulator's cars do
-        self.sensors.seed(list(range(num_cars)))
+        self.sensors.seed(default_seeds(num_cars))
         self.waypoints = [WaypointLists(t) for t in self.sim.slots]
         self.num_cars = num_cars
 

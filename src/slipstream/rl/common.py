@@ -76,9 +76,16 @@ def obs_to_device(
 
 
 def to_tensor(x: Any, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A numpy array or tensor as a tensor on `device` (tensors skip the host round trip)."""
-    tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-    return tensor.to(device=device, dtype=dtype)
+    """A numpy array or tensor as a tensor on `device` (tensors skip the host round trip).
+
+    A read-only array (Ray hands back batches from its object store read-only) is copied, so
+    the tensor never shares memory that must not be written."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device=device, dtype=dtype)
+    array = np.asarray(x)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.as_tensor(array).to(device=device, dtype=dtype)
 
 
 def chunked(

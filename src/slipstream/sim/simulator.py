@@ -381,6 +381,11 @@ def track_quantities(
     }
 
 
+def default_seeds(num_cars: int) -> list[int]:
+    """The seeds cars draw from until `seed` is called: car i draws from seed i."""
+    return list(range(num_cars))
+
+
 class Simulator:
     """N independent DeepRacer episodes stepped in one batch: a holder of the current
     `SimState` (`current`), the fixed `SimWorld` and each car's random generator.
@@ -416,7 +421,7 @@ class Simulator:
         self.objects = ObjectWorld(self.track, num_cars, self.config.objects, self.car)
         self._check_objects()
         self.world = self._make_world()
-        self.rngs = [np.random.default_rng(i) for i in range(num_cars)]
+        self.rngs = [np.random.default_rng(s) for s in default_seeds(num_cars)]
         self.start_base = np.array([rng.uniform() for rng in self.rngs])
         self.start_offsets = np.zeros(num_cars)
         """Per-car start offsets (fraction of the lap) added to START_POSITION_OFFSET."""

@@ -86,11 +86,13 @@ def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_pa
     reward = tmp_path / "reward.py"
     reward.write_text("def reward_function(params):\n    return 1.0\n")
     args = ["bench", "generalise", "--minutes", "5", "--curve-every", "1", "--reward", str(reward)]
+    args += ["--eval-trials", "0"]
     rc = main([*args, "--camera-augmentation", "--subset", "4", "--run", str(tmp_path / "r")])
     assert rc == 0
     plan = seen["plan"]
     assert (plan.minutes, plan.curve_every, plan.reward) == (5.0, 1.0, str(reward))
     assert plan.camera_augmentation and (seen["subset"], seen["trials"]) == (4, 3)
+    assert plan.eval_trials == 0
     assert seen["run"] == str(tmp_path / "r")
     assert "0.5" in capsys.readouterr().out
 

@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reward function file (default: the racing example's reward_any_track.py)",
     )
+    general.add_argument(
+        "--eval-trials",
+        type=int,
+        default=5,
+        help="MIN_EVAL_TRIALS while training (0: no evaluation episodes between iterations)",
+    )
     general.add_argument("--workers", type=int, default=1)
     general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")
     general.add_argument("--seed", type=int, default=0)
@@ -239,6 +245,7 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             episodes_per_track=args.episodes_per_track,
             camera_augmentation=args.camera_augmentation,
             reward=args.reward,
+            eval_trials=args.eval_trials,
             workers=args.workers,
             seed=args.seed,
         )

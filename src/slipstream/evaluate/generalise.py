@@ -77,6 +77,11 @@ class GeneralisePlan:
     """CAMERA_AUGMENTATION (the real-car camera augmentation) on."""
     reward: str | None = None
     """A reward function file in place of the example's `REWARD_FILE`."""
+    eval_trials: int = 5
+    """MIN_EVAL_TRIALS while training: evaluation episodes after every iteration (DeepRacer's
+    5). Slipstream runs them after the update, in the training's time; DeepRacer's worker 0
+    runs them while the trainer trains (docs/deepracer.md). The benchmark uses only the policy
+    copies, so 0 gives their time to training."""
     workers: int = 1
     seed: int = 0
 
@@ -105,7 +110,7 @@ def train_on_generated(
         workers=plan.workers,
         minutes=plan.minutes,
         serial=plan.workers == 1,
-        eval_episodes=int(files.world.MIN_EVAL_TRIALS),
+        eval_episodes=plan.eval_trials,
         seed=plan.seed,
     )
     trainer = Trainer(config, echo=None)
@@ -262,7 +267,7 @@ def benchmark_generalise(
     result = evaluate_generalisation(
         trained["run"], subset=subset, trials=trials, seed=plan.seed, echo=echo
     )
-    return {"benchmark": "generalise", **trained, **result}
+    return {"benchmark": "generalise", "plan": asdict(plan), **trained, **result}
 
 
 __all__ = [

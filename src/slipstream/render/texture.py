@@ -256,7 +256,9 @@ class TrackTexture:
             material = np.asarray(_rasterise(track, lo, hi, resolution, 1, "L", ids, markings))
             rng = np.random.default_rng([speckle.seed, len(track.name), *track.name.encode()])
             noise = rng.standard_normal(grey.shape, dtype=np.float32)
-            grey = np.clip(grey + noise * np.asarray(stds, dtype=np.float32)[material], 0, 255)
+            noise *= np.asarray(stds, dtype=np.float32)[material]
+            noise += grey
+            grey = np.clip(noise, 0, 255, out=noise)
         return cls(
             name=track.name,
             origin=(float(lo[0]), float(lo[1])),
@@ -402,19 +404,37 @@ def grey_pyramid(
             padded = np.full((ph, pw), grass, dtype=np.float32)
             padded[:h, :w] = current
             current = padded
-        current = current.reshape(ph // 2, 2, pw // 2, 2).mean(axis=(1, 3))
+        current = _half(current)
         levels.append(_stored_level(current, grass, int(blur)))
     return tuple(levels)
 
 
+def _half(image: np.ndarray) -> np.ndarray:
+    """The 2x2 mean of an even-sized float32 image: (top pair + bottom pair) / 4, the order
+    numpy's `reshape(...).mean(axis=(1, 3))` adds in (the same bits), several times faster."""
+    top = image[0::2, 0::2] + image[0::2, 1::2]
+    top += image[1::2, 0::2] + image[1::2, 1::2]
+    top *= np.float32(0.25)
+    return top
+
+
 def _stored_level(level: np.ndarray, grass: float, blur: int) -> np.ndarray:
-    out = level
-    for _ in range(blur):
-        padded = np.pad(out, 1, constant_values=grass)
-        out = 0.25 * padded[:-2, 1:-1] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[2:, 1:-1]
-        padded = np.pad(out, 1, constant_values=grass)
-        out = 0.25 * padded[1:-1, :-2] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[1:-1, 2:]
-    return np.floor(out + 1e-4).astype(np.uint8)
+    out = level.astype(np.float32, copy=True)
+    h, w = out.shape
+    rows = np.empty((h + 2, w), dtype=np.float32)
+    cols = np.empty((h, w + 2), dtype=np.float32)
+    rows[0], rows[-1], cols[:, 0], cols[:, -1] = grass, grass, grass, grass
+    for _ in range(blur):  # [1, 2, 1] / 4 along rows, then along columns, grass beyond the edge
+        rows[1:-1] = out
+        np.multiply(rows[:-2], np.float32(0.25), out=out)
+        out += rows[1:-1] * np.float32(0.5)
+        out += rows[2:] * np.float32(0.25)
+        cols[:, 1:-1] = out
+        np.multiply(cols[:, :-2], np.float32(0.25), out=out)
+        out += cols[:, 1:-1] * np.float32(0.5)
+        out += cols[:, 2:] * np.float32(0.25)
+    out += np.float32(1e-4)
+    return np.floor(out, out=out).astype(np.uint8)
 
 
 def _inset_border(track: Track, border: np.ndarray, inset: float) -> np.ndarray:

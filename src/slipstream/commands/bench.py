@@ -81,6 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reward function file (default: the racing example's reward_any_track.py)",
     )
     general.add_argument(
+        "--hyperparameters",
+        default=None,
+        help="hyperparameters.json (default: the racing example's; keys left out take DRfC's)",
+    )
+    general.add_argument(
         "--eval-trials",
         type=int,
         default=5,
@@ -245,6 +250,7 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             episodes_per_track=args.episodes_per_track,
             camera_augmentation=args.camera_augmentation,
             reward=args.reward,
+            hyperparameters=args.hyperparameters,
             eval_trials=args.eval_trials,
             workers=args.workers,
             seed=args.seed,

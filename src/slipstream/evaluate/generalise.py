@@ -77,6 +77,9 @@ class GeneralisePlan:
     """CAMERA_AUGMENTATION (the real-car camera augmentation) on."""
     reward: str | None = None
     """A reward function file in place of the example's `REWARD_FILE`."""
+    hyperparameters: str | None = None
+    """A hyperparameters.json in place of the racing example's (keys it leaves out take the
+    DRfC defaults, as in `slipstream train`)."""
     eval_trials: int = 5
     """MIN_EVAL_TRIALS while training: evaluation episodes after every iteration (DeepRacer's
     5). Slipstream runs them after the update, in the training's time; DeepRacer's worker 0
@@ -93,7 +96,7 @@ def train_on_generated(
     the policy every `plan.curve_every` minutes and at the end into RUN/bench-generalise/."""
     import torch
 
-    from slipstream.config import load_custom_files
+    from slipstream.config import load_custom_files, load_hyperparameters
     from slipstream.examples import example_dir
     from slipstream.runs import RunStorage
 
@@ -102,7 +105,11 @@ def train_on_generated(
     config = TrainConfig.build(
         run=folder,
         model_metadata=files.model_metadata,
-        hyperparameters=files.hyperparameters,
+        hyperparameters=(
+            load_hyperparameters(plan.hyperparameters)
+            if plan.hyperparameters
+            else files.hyperparameters
+        ),
         reward_function=as_reward_function(plan.reward or example_dir("racing") / REWARD_FILE),
         world={"CAMERA_AUGMENTATION": plan.camera_augmentation},
         track_set=TrackSet((), generated=True),

@@ -86,13 +86,13 @@ def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_pa
     reward = tmp_path / "reward.py"
     reward.write_text("def reward_function(params):\n    return 1.0\n")
     args = ["bench", "generalise", "--minutes", "5", "--curve-every", "1", "--reward", str(reward)]
-    args += ["--eval-trials", "0"]
+    args += ["--eval-trials", "0", "--hyperparameters", "hp.json"]
     rc = main([*args, "--camera-augmentation", "--subset", "4", "--run", str(tmp_path / "r")])
     assert rc == 0
     plan = seen["plan"]
     assert (plan.minutes, plan.curve_every, plan.reward) == (5.0, 1.0, str(reward))
     assert plan.camera_augmentation and (seen["subset"], seen["trials"]) == (4, 3)
-    assert plan.eval_trials == 0
+    assert plan.eval_trials == 0 and plan.hyperparameters == "hp.json"
     assert seen["run"] == str(tmp_path / "r")
     assert "0.5" in capsys.readouterr().out
 
@@ -111,3 +111,37 @@ def test_bench_without_run_says_where_its_folder_is_kept(monkeypatch, capsys, tm
     assert main(["bench", "generalise", "--minutes", "1"]) == 0
     err = capsys.readouterr().err
     assert f"kept at {kept} (3 MB)" in err and "--run DIR" in err
+
+
+def test_a_hyperparameters_file_replaces_the_racing_examples(monkeypatch, tmp_path):
+    import json
+
+    from slipstream.config import load_custom_files
+    from slipstream.config.errors import ConfigError
+    from slipstream.examples import example_dir
+
+    seen = []
+
+    class NoTraining:
+        def __init__(self, config, echo=None):
+            seen.append(config)
+
+        def run(self, on_iteration):
+            return []
+
+    monkeypatch.setattr(generalise, "Trainer", NoTraining)
+    example = load_custom_files(example_dir("racing")).hyperparameters
+    given = tmp_path / "hyperparameters.json"
+    given.write_text(json.dumps({"num_epochs": 3, "lr": 0.001}))
+
+    generalise.train_on_generated(generalise.GeneralisePlan(), run=str(tmp_path / "a"), echo=None)
+    plan = generalise.GeneralisePlan(hyperparameters=str(given))
+    generalise.train_on_generated(plan, run=str(tmp_path / "b"), echo=None)
+
+    assert seen[0].hyperparameters == example
+    assert (seen[1].hyperparameters.num_epochs, seen[1].hyperparameters.lr) == (3, 0.001)
+    assert example.num_epochs == 5  # the file changed what the example sets
+    given.write_text(json.dumps({"num_epochs": 0}))
+    with pytest.raises(ConfigError, match="num_epochs"):
+        generalise.train_on_generated(plan, run=str(tmp_path / "c"), echo=None)
+    assert not (tmp_path / "c").exists()

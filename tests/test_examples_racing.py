@@ -33,19 +33,57 @@ def test_racing_reward_pays_progress_per_step_and_nothing_off_the_road():
     assert reward(params(progress=0.0, steps=1)) == pytest.approx(1e-3)
 
 
-def test_any_track_reward_pays_the_square_of_the_pace_the_same_on_every_track():
+def on_a_track(heading=0.0, speed=3.0, **kw):
+    """On the road of a track running along +x then +y (waypoints 0-1-2 then 2-3), the car
+    between waypoints 0 and 1 unless `closest_waypoints` says otherwise."""
+    base = {
+        "waypoints": [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (1.0, 2.0)],
+        "closest_waypoints": [0, 1],
+        "heading": heading,
+        "speed": speed,
+    }
+    base.update(kw)
+    return params(**base)
+
+
+def test_any_track_reward_pays_pace_times_mean_of_pace_and_speed_along_the_track():
     reward = load_reward_function(example_file("racing", "reward_any_track.py"))
-    # half of a 30 m lap in 75 steps (5 s): 3 m/s, 3/4 of the 4 m/s top speed, squared
-    assert reward(params(progress=50.0, steps=75, track_length=30.0)) == pytest.approx(0.5625)
-    # the same 3 m/s on a 60 m track pays the same
-    assert reward(params(progress=25.0, steps=75, track_length=60.0)) == pytest.approx(0.5625)
-    # half the speed pays a quarter per step: half as much per metre
-    assert reward(params(progress=25.0, steps=150, track_length=60.0)) == pytest.approx(0.140625)
-    # a finished 60 m lap in 300 steps (20 s, 3 m/s): the rate plus 100 steps' worth of it
-    assert reward(params(progress=100.0, steps=300, track_length=60.0)) == pytest.approx(
-        101 * 0.5625
-    )
-    assert reward(params(all_wheels_on_track=False, track_length=60.0)) == pytest.approx(1e-3)
+    # half of a 30 m lap in 75 steps (5 s): a pace of 3 m/s, 0.75 of the 4 m/s top speed; the
+    # car drives 3 m/s along the track: 0.75 x (0.75 + 0.75) / 2
+    assert reward(on_a_track(progress=50.0, steps=75, track_length=30.0)) == pytest.approx(0.5625)
+    # the same pace and speed on a 60 m track pays the same
+    assert reward(on_a_track(progress=25.0, steps=75, track_length=60.0)) == pytest.approx(0.5625)
+    # flat out now (4 m/s along the track): 0.75 x (0.75 + 1) / 2
+    fast = on_a_track(progress=50.0, steps=75, track_length=30.0, speed=4.0)
+    assert reward(fast) == pytest.approx(0.65625)
+    # 60 degrees off the track's direction: half the speed counts, 0.75 x (0.75 + 0.375) / 2
+    askew = on_a_track(progress=50.0, steps=75, track_length=30.0, heading=60.0)
+    assert reward(askew) == pytest.approx(0.421875)
+    # pointing backwards: no speed along the track, 0.75 x 0.75 / 2
+    back = on_a_track(progress=50.0, steps=75, track_length=30.0, heading=180.0)
+    assert reward(back) == pytest.approx(0.28125)
+    # the track's direction comes from the closest waypoints: here it runs along +y
+    north = {"progress": 50.0, "steps": 75, "track_length": 30.0, "closest_waypoints": [2, 3]}
+    assert reward(on_a_track(heading=90.0, **north)) == pytest.approx(0.5625)
+    assert reward(on_a_track(heading=0.0, **north)) == pytest.approx(0.28125)
+    # half the pace and half the speed pay a quarter per step: half as much per metre
+    slow = on_a_track(progress=25.0, steps=150, track_length=60.0, speed=1.5)
+    assert reward(slow) == pytest.approx(0.140625)
+    # a finished 60 m lap in 300 steps (20 s, 3 m/s): the rate plus 100 steps of the pace squared
+    done = on_a_track(progress=100.0, steps=300, track_length=60.0)
+    assert reward(done) == pytest.approx(0.5625 + 100 * 0.5625)
+    assert reward(on_a_track(all_wheels_on_track=False, track_length=60.0)) == pytest.approx(1e-3)
+
+
+def test_any_track_hyperparameters_are_the_examples_with_three_epochs():
+    import dataclasses
+
+    from slipstream.config import load_hyperparameters
+
+    own = load_hyperparameters(example_file("racing", "hyperparameters.json"))
+    any_track = load_hyperparameters(example_file("racing", "hyperparameters_any_track.json"))
+    assert (own.num_epochs, any_track.num_epochs) == (5, 3)
+    assert any_track == dataclasses.replace(own, num_epochs=3)
 
 
 def test_racing_example_files_and_train_cli():
@@ -62,13 +100,15 @@ def test_racing_example_files_and_train_cli():
     assert config.reward_function(params()) == pytest.approx(50 / 66)
     with pytest.raises(UnknownExampleError, match="choose one of racing"):
         example_dir("drifting")
-    # the example's reward for many tracks by its bare name: a lap of 60 m in 300 steps
-    # (3 m/s, pace 0.75) pays 0.75^2 per step
+    # the example's files for many tracks by their bare names: half of a 60 m lap in 150 steps
+    # at 3 m/s along the track (pace 0.75) pays 0.75 x (0.75 + 0.75) / 2 per step
     named = ["--example", "racing", "--reward-function", "reward_any_track.py", "--iterations", "1"]
+    named += ["--hyperparameters", "hyperparameters_any_track.json"]
     config = train_command.build_config(parser.parse_args(named))
-    assert config.reward_function(params(progress=50.0, steps=150, track_length=60.0)) == (
+    assert config.reward_function(on_a_track(progress=50.0, steps=150, track_length=60.0)) == (
         pytest.approx(0.5625)
     )
+    assert config.hyperparameters.num_epochs == 3
 
 
 def test_racing_actions_turn_as_fast_as_the_car_grips():

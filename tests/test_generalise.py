@@ -86,13 +86,13 @@ def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_pa
     reward = tmp_path / "reward.py"
     reward.write_text("def reward_function(params):\n    return 1.0\n")
     args = ["bench", "generalise", "--minutes", "5", "--curve-every", "1", "--reward", str(reward)]
-    args += ["--eval-trials", "0", "--hyperparameters", "hp.json"]
+    args += ["--eval-trials", "2", "--hyperparameters", "hp.json"]
     rc = main([*args, "--camera-augmentation", "--subset", "4", "--run", str(tmp_path / "r")])
     assert rc == 0
     plan = seen["plan"]
     assert (plan.minutes, plan.curve_every, plan.reward) == (5.0, 1.0, str(reward))
     assert plan.camera_augmentation and (seen["subset"], seen["trials"]) == (4, 3)
-    assert plan.eval_trials == 0 and plan.hyperparameters == "hp.json"
+    assert plan.eval_trials == 2 and plan.hyperparameters == "hp.json"
     assert seen["run"] == str(tmp_path / "r")
     assert "0.5" in capsys.readouterr().out
 
@@ -104,16 +104,24 @@ def test_bench_without_run_says_where_its_folder_is_kept(monkeypatch, capsys, tm
     (kept / "model").mkdir(parents=True)
     (kept / "model" / "weights.pt").write_bytes(bytes(3_000_000))
 
+    plans = []
+
     def fake(plan, *, subset, trials, run, echo=None):
+        plans.append(plan)
         return {"benchmark": "generalise", "table": [], "run": str(kept)}
 
     monkeypatch.setattr(generalise, "benchmark_generalise", fake)
     assert main(["bench", "generalise", "--minutes", "1"]) == 0
+    # the command's defaults are the plan's: the example's files, no evaluation episodes
+    assert plans == [generalise.GeneralisePlan(minutes=1.0)]
     err = capsys.readouterr().err
     assert f"kept at {kept} (3 MB)" in err and "--run DIR" in err
 
 
-def test_a_hyperparameters_file_replaces_the_racing_examples(monkeypatch, tmp_path):
+def test_the_benchmark_takes_the_examples_any_track_hyperparameters_or_a_file(
+    monkeypatch, tmp_path
+):
+    import dataclasses
     import json
 
     from slipstream.config import load_custom_files
@@ -132,15 +140,18 @@ def test_a_hyperparameters_file_replaces_the_racing_examples(monkeypatch, tmp_pa
     monkeypatch.setattr(generalise, "Trainer", NoTraining)
     example = load_custom_files(example_dir("racing")).hyperparameters
     given = tmp_path / "hyperparameters.json"
-    given.write_text(json.dumps({"num_epochs": 3, "lr": 0.001}))
+    given.write_text(json.dumps({"num_epochs": 4, "lr": 0.001}))
 
     generalise.train_on_generated(generalise.GeneralisePlan(), run=str(tmp_path / "a"), echo=None)
     plan = generalise.GeneralisePlan(hyperparameters=str(given))
     generalise.train_on_generated(plan, run=str(tmp_path / "b"), echo=None)
 
-    assert seen[0].hyperparameters == example
-    assert (seen[1].hyperparameters.num_epochs, seen[1].hyperparameters.lr) == (3, 0.001)
-    assert example.num_epochs == 5  # the file changed what the example sets
+    # by default the example's hyperparameters for many tracks (its own with 3 epochs) and no
+    # evaluation episodes between iterations
+    assert seen[0].hyperparameters == dataclasses.replace(example, num_epochs=3)
+    assert example.num_epochs == 5
+    assert seen[0].eval_episodes == 0
+    assert (seen[1].hyperparameters.num_epochs, seen[1].hyperparameters.lr) == (4, 0.001)
     given.write_text(json.dumps({"num_epochs": 0}))
     with pytest.raises(ConfigError, match="num_epochs"):
         generalise.train_on_generated(plan, run=str(tmp_path / "c"), echo=None)

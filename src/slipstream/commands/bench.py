@@ -83,13 +83,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     general.add_argument(
         "--hyperparameters",
         default=None,
-        help="hyperparameters.json (default: the racing example's; keys left out take DRfC's)",
+        help="hyperparameters.json (default: the racing example's "
+        "hyperparameters_any_track.json, 3 PPO epochs; keys left out take DRfC's)",
     )
     general.add_argument(
         "--eval-trials",
         type=int,
-        default=5,
-        help="MIN_EVAL_TRIALS while training (0: no evaluation episodes between iterations)",
+        default=0,
+        help="MIN_EVAL_TRIALS while training (default 0: no evaluation episodes between "
+        "iterations, which the benchmark does not use; DeepRacer's default is 5)",
     )
     general.add_argument("--workers", type=int, default=1)
     general.add_argument("--run", default=None, help="run folder (default: a temporary folder)")

@@ -32,7 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "example ships (racing: reward_any_track.py, for training on many tracks)",
     )
     inputs.add_argument("--model-metadata", metavar="FILE", help="model_metadata.json")
-    inputs.add_argument("--hyperparameters", metavar="FILE", help="hyperparameters.json")
+    inputs.add_argument(
+        "--hyperparameters",
+        metavar="FILE",
+        help="hyperparameters.json; with --example, also the name of another hyperparameters "
+        "file the example ships (racing: hyperparameters_any_track.json, 3 PPO epochs)",
+    )
     inputs.add_argument("--run-env", metavar="FILE", help="DRfC run.env with DR_* settings")
     inputs.add_argument("--training-params", metavar="FILE", help="RoboMaker training_params.yaml")
     inputs.add_argument(
@@ -117,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-trials", type=int, default=3)
 
 
-def _reward_file(given: str, example: str | None) -> str:
+def _example_file(given: str, example: str | None) -> str:
     """`given`, or with `--example` the example's own file of that name when `given` is a bare
     file name not found here (`--example racing --reward-function reward_any_track.py`)."""
     from slipstream.examples import example_dir
@@ -164,11 +169,11 @@ def build_config(args: argparse.Namespace):
         else:
             world = WorldConfig()
     if args.reward_function:
-        reward_path = _reward_file(args.reward_function, args.example)
+        reward_path = _example_file(args.reward_function, args.example)
     if args.model_metadata:
         metadata = load_model_metadata(args.model_metadata)
     if args.hyperparameters:
-        hp = load_hyperparameters(args.hyperparameters)
+        hp = load_hyperparameters(_example_file(args.hyperparameters, args.example))
     hp, world = apply_overrides(hp, world, args.set)
     reward = as_reward_function(reward_path)
     race_type = args.race_type or world.RACE_TYPE

@@ -158,10 +158,8 @@ def build_config(args: argparse.Namespace):
         files = load_custom_files(source, run_env=args.run_env)
         metadata, hp, world = files.model_metadata, files.hyperparameters, files.world
         reward_path = files.reward_function_path
-    else:
-        metadata = load_model_metadata(args.model_metadata)
-        hp = load_hyperparameters(args.hyperparameters)
-        reward_path = args.reward_function
+    else:  # the shipped defaults; files given below replace them
+        metadata, hp, reward_path = load_model_metadata(None), load_hyperparameters(None), None
         if args.run_env:
             world = world_from_run_env(args.run_env)
         elif args.training_params:

@@ -9,11 +9,17 @@ import io
 import pytest
 
 from slipstream.evaluate import generalise
-from slipstream.evaluate.generalise import SNAPSHOTS, evaluate_generalisation, subset_of
+from slipstream.evaluate.generalise import (
+    SNAPSHOTS,
+    average_weights,
+    evaluate_generalisation,
+    subset_of,
+)
 from slipstream.evaluate.lap_ceiling import car_limits, lap_ceiling
 from slipstream.evaluate.track_evaluation import evaluate_routes, plan_routes
 from slipstream.sim.car import car_for_simapp
 from slipstream.tracks.registry import load_track
+from slipstream.tracks.track import TrackError
 from slipstream.tracks.track_set import TrackSet
 from test_evaluate_tracks import random_run
 
@@ -43,9 +49,10 @@ def test_policy_copies_are_evaluated_on_the_subset_and_every_track(tmp_path, mon
         storage.write_bytes(f"{SNAPSHOTS}/snapshot-{k}.pt", buffer.getvalue())
     monkeypatch.setattr(generalise, "_official", lambda: list(TRACKS))
 
-    result = evaluate_generalisation(str(run), subset=1, trials=2, seed=3, echo=None)
+    result = evaluate_generalisation(str(run), subset=1, trials=2, seed=3, average=1, echo=None)
 
     assert [point["minutes"] for point in result["curve"]] == [5.0, 10.0]
+    assert result["raced"]["averaged_minutes"] == [10.0]
     assert result["subset"] == ["slipstream_default"]
     rows = {row["track"]: row for row in result["table"]}
     assert sorted(rows) == TRACKS
@@ -65,6 +72,60 @@ def test_policy_copies_are_evaluated_on_the_subset_and_every_track(tmp_path, mon
     assert set(result["failed"]) <= set(TRACKS)
 
 
+def test_averaged_weights_are_the_element_wise_mean():
+    import torch
+
+    copies = [
+        {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor(0.5), "n": torch.tensor(3)},
+        {"w": torch.tensor([3.0, 6.0]), "b": torch.tensor(1.0), "n": torch.tensor(4)},
+        {"w": torch.tensor([2.0, -2.0]), "b": torch.tensor(3.0), "n": torch.tensor(5)},
+    ]
+    mean = average_weights(copies)
+    assert mean["w"].tolist() == [2.0, 2.0] and mean["b"].item() == 1.5
+    assert mean["n"].item() == 5  # not floating point: the last copy's
+    assert average_weights(copies[1:2])["w"].tolist() == [3.0, 6.0]
+    with pytest.raises(ValueError, match="keys differ"):
+        average_weights([copies[0], {"w": torch.zeros(2)}])
+
+
+def test_the_table_races_the_mean_of_the_last_copies(tmp_path, monkeypatch):
+    import torch
+
+    from slipstream.evaluate.evaluation import evaluation_world, run_training_world
+    from slipstream.evaluate.policy_loader import LoadedModel, load_run_model
+    from slipstream.model.policy import PolicyActor
+    from slipstream.runs import RunStorage
+
+    run = random_run(tmp_path)
+    storage = RunStorage(str(run))
+    model = load_run_model(str(run))
+    first = model.policy.policy.state_dict()
+    torch.manual_seed(11)
+    copies = [{k: v + 0.3 * torch.randn_like(v) for k, v in first.items()} for _ in range(3)]
+    for k, weights in enumerate(copies):
+        buffer = io.BytesIO()
+        torch.save({"minutes": 5.0 * (k + 1), "steps": 100 * (k + 1), "policy": weights}, buffer)
+        storage.write_bytes(f"{SNAPSHOTS}/snapshot-{k}.pt", buffer.getvalue())
+    monkeypatch.setattr(generalise, "_official", lambda: list(TRACKS))
+
+    result = evaluate_generalisation(str(run), subset=1, trials=2, seed=3, average=2, echo=None)
+
+    assert result["raced"]["averaged_minutes"] == [10.0, 15.0]
+    assert (result["raced"]["minutes"], result["raced"]["steps"]) == (15.0, 300)
+    # the table is a plain evaluation of the policy whose weights are the last two copies' mean
+    actor = PolicyActor(model.metadata)
+    actor.set_weights({k: (copies[1][k] + copies[2][k]) / 2 for k in first}, 0)
+    mean_model = LoadedModel(model.metadata, actor, "by hand")
+    world = evaluation_world(run_training_world(storage), trials=2)
+    direct = evaluate_routes(mean_model, world, plan_routes(TrackSet(tuple(TRACKS))), seed=3)
+    rows = {row["track"]: row for row in result["table"]}
+    for row in direct:
+        assert rows[row.track]["mean_completion_pct"] == pytest.approx(row.mean_completion_pct)
+        assert rows[row.track]["off_tracks"] == row.off_tracks
+    with pytest.raises(TrackError, match="at least 1"):
+        evaluate_generalisation(str(run), average=0, echo=None)
+
+
 def test_popular_tracks_are_official_track_files(official_tracks_dir):
     from slipstream.evaluate.generalise import POPULAR_TRACKS
 
@@ -78,8 +139,8 @@ def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_pa
 
     seen = {}
 
-    def fake(plan, *, subset, trials, run, echo=None):
-        seen.update(plan=plan, subset=subset, trials=trials, run=run)
+    def fake(plan, *, subset, trials, average, run, echo=None):
+        seen.update(plan=plan, subset=subset, trials=trials, average=average, run=run)
         return {"benchmark": "generalise", "table": [], "share_lapped_at_2_mps": 0.5}
 
     monkeypatch.setattr(generalise, "benchmark_generalise", fake)
@@ -87,11 +148,13 @@ def test_bench_generalise_command_passes_its_options(monkeypatch, capsys, tmp_pa
     reward.write_text("def reward_function(params):\n    return 1.0\n")
     args = ["bench", "generalise", "--minutes", "5", "--curve-every", "1", "--reward", str(reward)]
     args += ["--eval-trials", "2", "--hyperparameters", "hp.json"]
+    args += ["--average", "2"]
     rc = main([*args, "--camera-augmentation", "--subset", "4", "--run", str(tmp_path / "r")])
     assert rc == 0
     plan = seen["plan"]
     assert (plan.minutes, plan.curve_every, plan.reward) == (5.0, 1.0, str(reward))
     assert plan.camera_augmentation and (seen["subset"], seen["trials"]) == (4, 3)
+    assert seen["average"] == 2
     assert plan.eval_trials == 2 and plan.hyperparameters == "hp.json"
     assert seen["run"] == str(tmp_path / "r")
     assert "0.5" in capsys.readouterr().out
@@ -106,7 +169,8 @@ def test_bench_without_run_says_where_its_folder_is_kept(monkeypatch, capsys, tm
 
     plans = []
 
-    def fake(plan, *, subset, trials, run, echo=None):
+    def fake(plan, *, subset, trials, average, run, echo=None):
+        assert average == generalise.AVERAGED_COPIES
         plans.append(plan)
         return {"benchmark": "generalise", "table": [], "run": str(kept)}
 

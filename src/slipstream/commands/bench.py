@@ -68,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     general.add_argument("--trials", type=int, default=3, help="evaluation trials per track")
     general.add_argument(
+        "--average",
+        type=int,
+        default=3,
+        help="race the mean weights of the last K policy copies on every official track "
+        "(1: the last copy alone)",
+    )
+    general.add_argument(
         "--episodes-per-track", type=int, default=10, help="episodes a car drives each track"
     )
     general.add_argument(
@@ -241,7 +248,7 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
         if not args.run:
             raise TrainingError("--evaluate-only needs the --run folder of a generalise run")
         result = evaluate_generalisation(
-            args.run, subset=args.subset, trials=args.trials, seed=args.seed
+            args.run, subset=args.subset, trials=args.trials, seed=args.seed, average=args.average
         )
     elif args.which == "generalise":
         from slipstream.evaluate.generalise import GeneralisePlan, benchmark_generalise
@@ -257,7 +264,9 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             workers=args.workers,
             seed=args.seed,
         )
-        result = benchmark_generalise(plan, subset=args.subset, trials=args.trials, run=args.run)
+        result = benchmark_generalise(
+            plan, subset=args.subset, trials=args.trials, average=args.average, run=args.run
+        )
         if not args.json:
             result = {k: v for k, v in result.items() if k != "table"}
     else:

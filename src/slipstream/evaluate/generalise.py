@@ -10,7 +10,8 @@ While it trains, the policy is copied every `curve_every` minutes. After trainin
 evaluated on a fixed subset of the official tracks, which gives the curve of the share against
 training minutes. The table races the mean of the last `average` copies' weights (stochastic
 weight averaging) on every official track: the policy swings from copy to copy, and the mean of
-the last three lapped 16 more official tracks at speed than the last copy alone (docs/tracks.md).
+the last three lapped 16 and 2 more official tracks at speed than the last copy alone in two
+runs (docs/tracks.md).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import io
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -220,9 +221,6 @@ def evaluate_generalisation(
             f"{run} holds no {SNAPSHOTS}/snapshot-*.pt: train it with bench generalise"
         )
 
-    def state_of(key: str) -> dict[str, Any]:
-        return torch.load(io.BytesIO(storage.read_bytes(key)), weights_only=True)
-
     def model_of(weights: Mapping[str, Any], label: str) -> LoadedModel:
         actor = PolicyActor(metadata)
         actor.set_weights(weights, 0)
@@ -234,8 +232,10 @@ def evaluate_generalisation(
 
     fixed = subset_of(official, subset)
     curve = []
+    last: deque[dict[str, Any]] = deque(maxlen=int(average))  # the copies to average
     for key in keys:
-        state = state_of(key)
+        state = torch.load(io.BytesIO(storage.read_bytes(key)), weights_only=True)
+        last.append(state)
         info = {"minutes": float(state["minutes"]), "steps": int(state["steps"])}
         model = model_of(state["policy"], f"after {info['minutes']} min")
         summary = summarize_routes(rows_of(model, fixed), MIN_LAPS, MIN_SPEED)
@@ -247,7 +247,6 @@ def evaluate_generalisation(
                 f"curve: {info['minutes']:6.1f} min, {info['steps']:>9,} steps: {summary.line()}\n"
             )
             echo.flush()
-    last = [state_of(key) for key in keys[-int(average) :]]
     info = {
         "minutes": float(last[-1]["minutes"]),
         "steps": int(last[-1]["steps"]),
@@ -257,7 +256,9 @@ def evaluate_generalisation(
     model = model_of(
         average_weights([state["policy"] for state in last]), f"mean of copies after {after} min"
     )
-    averaged = summarize_routes(rows_of(model, fixed), MIN_LAPS, MIN_SPEED)
+    averaged = (
+        summary if len(last) == 1 else summarize_routes(rows_of(model, fixed), MIN_LAPS, MIN_SPEED)
+    )
     if echo is not None:
         echo.write(f"mean of the copies after {after} min: {averaged.line()}\n")
         echo.flush()

@@ -429,6 +429,27 @@ def test_deepracer_prefix_export_and_import_round_trip(tmp_path, frames) -> None
     )
 
 
+def test_the_averaged_policy_exports_to_deepracer_with_the_last_value_network(
+    tmp_path, capsys
+) -> None:
+    md = COMBOS["shallow-camera-ppo-discrete"]
+    run = make_run(tmp_path / "a", md)
+    storage = RunStorage(str(run))
+    state = load_checkpoint(storage, "4_Step-1234.pt")
+    average = random_state(md, seed=11)["policy"]
+    save_checkpoint(storage, {**state, "policy_average": average}, 4, 1234)
+    out = tmp_path / "prefix"
+    args = ["export", str(run), "--format", "deepracer", "--checkpoint", "averaged"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "4_Step-1234.pt, averaged policy" in capsys.readouterr().out
+    imported = tmp_path / "imported"
+    assert main(["import", str(out), "--run", str(imported)]) == 0
+    back = load_checkpoint(RunStorage(str(imported)), "4_Step-1234.pt")
+    for key, expected in (("policy", average), ("value", state["value"])):
+        for k in expected:
+            assert torch.equal(back[key][k], expected[k]), (key, k)
+
+
 @pytest.mark.parametrize("name", ["shallow-camera-ppo-continuous", "deep-stereo_lidar-sac"])
 def test_car_archive_import_gives_identical_outputs(name, tmp_path, frames) -> None:
     md = COMBOS[name]

@@ -11,7 +11,6 @@ import pytest
 from slipstream.evaluate import generalise
 from slipstream.evaluate.generalise import (
     SNAPSHOTS,
-    average_weights,
     evaluate_generalisation,
     subset_of,
 )
@@ -70,22 +69,6 @@ def test_policy_copies_are_evaluated_on_the_subset_and_every_track(tmp_path, mon
         sum(rows[name]["ceiling_mps"] >= 2.0 for name in TRACKS) / len(TRACKS)
     )
     assert set(result["failed"]) <= set(TRACKS)
-
-
-def test_averaged_weights_are_the_element_wise_mean():
-    import torch
-
-    copies = [
-        {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor(0.5), "n": torch.tensor(3)},
-        {"w": torch.tensor([3.0, 6.0]), "b": torch.tensor(1.0), "n": torch.tensor(4)},
-        {"w": torch.tensor([2.0, -2.0]), "b": torch.tensor(3.0), "n": torch.tensor(5)},
-    ]
-    mean = average_weights(copies)
-    assert mean["w"].tolist() == [2.0, 2.0] and mean["b"].item() == 1.5
-    assert mean["n"].item() == 5  # not floating point: the last copy's
-    assert average_weights(copies[1:2])["w"].tolist() == [3.0, 6.0]
-    with pytest.raises(ValueError, match="keys differ"):
-        average_weights([copies[0], {"w": torch.zeros(2)}])
 
 
 def test_the_table_races_the_mean_of_the_last_copies(tmp_path, monkeypatch):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from slipstream.model.run_model import CHECKPOINT_CHOICES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -47,7 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="world key, e.g. NUMBER_OF_RESETS=10000, OFF_TRACK_PENALTY=5, "
         "NUMBER_OF_OBSTACLES=6; repeatable",
     )
-    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    parser.add_argument(
+        "--checkpoint",
+        choices=CHECKPOINT_CHOICES,
+        default="best",
+        help="which checkpoint (default best); averaged: the last one's averaged policy "
+        "(a run trained with --policy-average)",
+    )
     parser.add_argument(
         "--continuous", action="store_true", help="one episode of --trials laps (IS_CONTINUOUS)"
     )

@@ -12,13 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from slipstream.model.run_model import CHECKPOINT_CHOICES
+
 FORMATS = ("onnx", "car", "deepracer")
 
 
 def _checkpoint(value: str) -> str:
-    if value in ("best", "last") or value.isdigit():
+    if value in CHECKPOINT_CHOICES or value.isdigit():
         return value
-    raise argparse.ArgumentTypeError(f"{value!r}: give best, last or a checkpoint number N")
+    raise argparse.ArgumentTypeError(
+        f"{value!r}: give best, last, averaged or a checkpoint number N"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint",
         type=_checkpoint,
         default="best",
-        metavar="best|last|N",
-        help="which checkpoint (default best)",
+        metavar="best|last|averaged|N",
+        help="which checkpoint (default best); averaged: the last one's averaged policy "
+        "(a run trained with --policy-average)",
     )
     parser.add_argument(
         "--out",

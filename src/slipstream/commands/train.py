@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from slipstream.model.run_model import CHECKPOINT_CHOICES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     inputs = parser.add_argument_group("inputs (DeepRacer files)")
@@ -98,6 +100,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="workers collect the next iteration with the current policy while the learner "
         "trains (default: DeepRacer's synchronous loop)",
     )
+    where.add_argument(
+        "--policy-average",
+        type=int,
+        metavar="STEPS",
+        help="also keep a moving average of the policy's weights, half-life STEPS environment "
+        "steps, in every checkpoint; evaluate or export it with --checkpoint averaged "
+        "(docs/tracks.md: the averaged generalist laps more tracks)",
+    )
     where.add_argument("--seed", type=int, default=0)
     stop = parser.add_argument_group("when to stop")
     stop.add_argument("--iterations", type=int, help="training iterations to run")
@@ -112,7 +122,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     resume.add_argument(
         "--pretrained", metavar="RUN", help="start from another run's model (clone)"
     )
-    resume.add_argument("--checkpoint", choices=["best", "last"], default="last")
+    resume.add_argument(
+        "--checkpoint",
+        choices=CHECKPOINT_CHOICES,
+        default="last",
+        help="the --pretrained run's checkpoint (default last); averaged: its last one's "
+        "averaged policy (a run trained with --policy-average)",
+    )
     parser.add_argument(
         "--shared-trunk", action="store_true", help="share the conv trunk between policy and value"
     )
@@ -218,6 +234,7 @@ def build_config(args: argparse.Namespace):
         shared_trunk=args.shared_trunk,
         precision=args.precision,
         pipeline=args.pipeline,
+        policy_average=args.policy_average,
     )
 
 

@@ -21,21 +21,19 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slipstream.config import as_reward_function
 from slipstream.evaluate.bench import progress_line
 from slipstream.evaluate.tracks_table import MIN_LAPS, summarize_routes
 from slipstream.evaluate.tracks_table import MIN_SPEED_MPS as MIN_SPEED
+from slipstream.rl.averaging import average_weights
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
 from slipstream.tracks.registry import official_tracks
 from slipstream.tracks.track import TrackError
 from slipstream.tracks.track_set import TrackSet
-
-if TYPE_CHECKING:
-    import torch
 
 POPULAR_TRACKS = (
     "reInvent2019_track",
@@ -69,27 +67,6 @@ def subset_of(names: list[str], count: int) -> list[str]:
         return names
     step = len(names) / count
     return [names[int(i * step)] for i in range(count)]
-
-
-def average_weights(copies: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The element-wise mean of policy weights (state dicts with the same keys and shapes);
-    tensors that are not floating point (none in today's networks) come from the last copy."""
-    import torch
-
-    if not copies:
-        raise ValueError("averaging needs at least one policy copy")
-    keys = list(copies[-1])
-    for copy in copies:
-        if list(copy) != keys:
-            raise ValueError("policy copies to average must have the same weights (keys differ)")
-    return {
-        key: (
-            torch.stack([copy[key] for copy in copies]).mean(dim=0)
-            if copies[-1][key].is_floating_point()
-            else copies[-1][key].clone()
-        )
-        for key in keys
-    }
 
 
 def _official() -> list[str]:

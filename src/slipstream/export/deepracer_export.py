@@ -51,6 +51,8 @@ class _RunModel:
     metadata: ModelMetadata
     name: str
     state: dict[str, Any]
+    label: str
+    """`checkpoint_label`: the name, marked when the policy is the averaged one."""
 
 
 def _load(run: Any, checkpoint: str) -> _RunModel:
@@ -58,24 +60,21 @@ def _load(run: Any, checkpoint: str) -> _RunModel:
     from slipstream.model.run_model import (
         RunModelError,
         as_storage,
+        checkpoint_label,
+        load_run_checkpoint,
         read_run_metadata,
-        resolve_checkpoint,
     )
-    from slipstream.runs import load_checkpoint
 
     storage = as_storage(run)
     metadata = read_run_metadata(storage)
-    name = resolve_checkpoint(storage, checkpoint)
-    state = load_checkpoint(storage, name)
-    if "policy" not in state:
-        raise RunModelError(f"checkpoint {name} holds no 'policy' weights (keys {sorted(state)})")
+    name, state = load_run_checkpoint(storage, checkpoint)
     try:
         build_policy(metadata).load_state_dict(state["policy"])
     except RuntimeError as err:
         raise RunModelError(
             f"checkpoint {name} does not fit the run's model_metadata.json: {err}"
         ) from None
-    return _RunModel(storage, metadata, name, state)
+    return _RunModel(storage, metadata, name, state, checkpoint_label(name, checkpoint))
 
 
 def _io(tower: layout.Tower) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], str]:
@@ -110,7 +109,7 @@ def export_car(run: Any, checkpoint: str = "best", out: str | None = None) -> TF
             "own SAC models",
         )
     return TFExportResult(
-        model.name, ((target.path(CAR_ARCHIVE), len(data)),), inputs, output, notes
+        model.label, ((target.path(CAR_ARCHIVE), len(data)),), inputs, output, notes
     )
 
 
@@ -203,4 +202,10 @@ def export_deepracer(run: Any, checkpoint: str = "best", out: str | None = None)
         target.write_bytes(name, data)
     inputs, output = _io(layout.policy_tower(model.metadata))
     written = tuple((target.path(name), len(data)) for name, data in files.items())
-    return TFExportResult(model.name, written, inputs, output)
+    notes = ()
+    if model.label != model.name:
+        notes = (
+            "the policy is the run's averaged one; the value network and the evaluation figures "
+            "in deepracer_checkpoints.json are the last checkpoint's",
+        )
+    return TFExportResult(model.label, written, inputs, output, notes)

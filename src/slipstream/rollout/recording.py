@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from slipstream.config.reward_function import SLOW_CALL_SECONDS, SLOW_CHECK_CALLS
+from slipstream.model.run_model import AVERAGED, RunModelError, load_run_checkpoint
 from slipstream.rollout.train_config import TrainConfig, TrainingError
 from slipstream.rollout.worker import EpisodeSummary, RolloutResult
 from slipstream.runs import (
@@ -61,12 +62,15 @@ class ResumePoint:
 
 
 def read_pretrained(run: str, which: str = "last") -> tuple[str, dict[str, Any]]:
-    """(checkpoint name, state) of another run's ``best``/``last`` Slipstream checkpoint."""
+    """(checkpoint name, state) of another run's ``best``/``last`` Slipstream checkpoint, or
+    ``averaged``: its last checkpoint with the averaged policy (`load_run_checkpoint`)."""
     other = RunStorage(run)
     try:
+        if which == AVERAGED:
+            return load_run_checkpoint(other, AVERAGED)
         name = CheckpointIndex(other).resolve(which)
         return name, load_checkpoint(other, name)
-    except CheckpointError as exc:
+    except (CheckpointError, RunModelError) as exc:
         raise TrainingError(
             f"--pretrained {run}: no usable Slipstream checkpoint ({exc}). Give a run folder "
             "trained by Slipstream, or import a DeepRacer model first with `slipstream import`"

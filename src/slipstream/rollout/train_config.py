@@ -70,11 +70,20 @@ class TrainConfig:
     """Workers collect iteration k+1 with policy k while the learner trains on k."""
     cores: int | None = None
     """Cores to plan threads for (default: the cores this process may run on)."""
+    policy_average: int | None = None
+    """Keep a moving average of the policy's weights, with this half-life in environment
+    steps, in every checkpoint (`--policy-average`; `--checkpoint averaged` evaluates and
+    exports it). None: none, as DeepRacer."""
 
     def __post_init__(self) -> None:
         if isinstance(self.world, Mapping):
             world = WorldConfig().with_overrides(dict(self.world), source="TrainConfig.world")
             object.__setattr__(self, "world", world)
+        if self.policy_average is not None and self.policy_average <= 0:
+            raise TrainingError(
+                f"--policy-average takes a half-life in environment steps above 0, got "
+                f"{self.policy_average} (e.g. 75000; leave it out to keep no average)"
+            )
 
     @classmethod
     def build(

@@ -123,6 +123,7 @@ class Trainer:
             seed=config.seed,
             shared_trunk=config.shared_trunk,
             precision=config.precision,
+            average_half_life=config.policy_average,
         )
         self.recorder = RunRecorder(config, self.num_workers)
         self.iteration = 0

@@ -17,6 +17,8 @@ from slipstream.config.hyperparameters import Hyperparameters
 from slipstream.config.model_metadata import ModelMetadata
 from slipstream.model.algorithms import algorithm_of
 from slipstream.model.policy import build_learner
+from slipstream.model.run_model import POLICY_AVERAGE
+from slipstream.rl.averaging import moving_average
 from slipstream.rl.gae import compute_gae
 from slipstream.rl.ppo import PPOLearner
 from slipstream.rl.sac import ReplayBuffer, SACLearner
@@ -28,6 +30,8 @@ warnings.filterwarnings("ignore", message="The given NumPy array is not writable
 MAX_MEMORY_STEPS = {"DEEP_CONVOLUTIONAL_NETWORK_SHALLOW": 10_000}
 """DeepRacer's per-iteration step cap: 10,000 for the shallow network, 3,000 for the others."""
 DEFAULT_MAX_MEMORY_STEPS = 3_000
+AVERAGE_HALF_LIFE = "policy_average_half_life"
+"""The checkpoint key of the moving average's half-life (environment steps)."""
 REPLAY_CAPACITY = 50_000
 """SAC replay transitions kept on the trainer (DeepRacer: 1,000,000; a camera transition with
 its next observation is ~38 KB, so 50,000 is ~1.9 GB)."""
@@ -54,9 +58,14 @@ class LearnerUpdate:
         seed: int = 0,
         shared_trunk: bool = False,
         precision: str = "auto",
+        average_half_life: int | None = None,
     ) -> None:
+        """`average_half_life`: keep a moving average of the policy's weights with this
+        half-life in environment steps (`slipstream.rl.averaging`); None: none."""
         self.hp = hp
         self.seed = seed
+        self.average_half_life = average_half_life
+        self.policy_average: dict[str, Any] | None = None
         self.learner = build_learner(
             metadata, hp, device=device, seed=seed, shared_trunk=shared_trunk, precision=precision
         )
@@ -70,11 +79,22 @@ class LearnerUpdate:
         return {k: v.detach().cpu() for k, v in self.learner.policy.state_dict().items()}
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a checkpoint holds (networks and optimisers)."""
-        return self.learner.state_dict()
+        """Everything a checkpoint holds: networks and optimisers, and the policy's moving
+        average under `POLICY_AVERAGE` when one is kept."""
+        state = self.learner.state_dict()
+        if self.policy_average is not None:
+            state[POLICY_AVERAGE] = self.policy_average
+            state[AVERAGE_HALF_LIFE] = self.average_half_life
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Go on from a checkpoint, its moving average too: with the half-life this update was
+        given, else the checkpoint's (a resumed run keeps its average without the option)."""
         self.learner.load_state_dict(state)
+        if POLICY_AVERAGE in state:
+            if self.average_half_life is None:
+                self.average_half_life = int(state[AVERAGE_HALF_LIFE])
+            self.policy_average = dict(state[POLICY_AVERAGE])
 
     def load_pretrained(self, state: Mapping[str, Any]) -> None:
         """Start from another model's networks (not its optimiser): DRfC's pretrained start."""
@@ -106,8 +126,15 @@ class LearnerUpdate:
             return []
         if self.algorithm.replay:
             self._update_sac(results, iteration, on_minibatch)
-            return []
-        return self._update_ppo(results, on_minibatch, behaviour_log_probs)
+            figures = []
+        else:
+            figures = self._update_ppo(results, on_minibatch, behaviour_log_probs)
+        if self.average_half_life is not None:
+            steps = sum(r.num_samples for r in results)
+            self.policy_average = moving_average(
+                self.policy_average, self.policy_weights(), steps, self.average_half_life
+            )
+        return figures
 
     def _update_ppo(
         self,
@@ -173,6 +200,7 @@ class LearnerUpdate:
 
 
 __all__ = [
+    "AVERAGE_HALF_LIFE",
     "DEFAULT_MAX_MEMORY_STEPS",
     "MAX_MEMORY_STEPS",
     "REPLAY_CAPACITY",

@@ -68,11 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     general.add_argument("--trials", type=int, default=3, help="evaluation trials per track")
     general.add_argument(
-        "--average",
+        "--policy-average",
         type=int,
-        default=3,
-        help="race the mean weights of the last K policy copies on every official track "
-        "(1: the last copy alone)",
+        default=75_000,
+        metavar="STEPS",
+        help="half-life of the policy's moving average (train --policy-average), which races "
+        "every official track (default 75000; 0: keep none, race the last policy)",
     )
     general.add_argument(
         "--episodes-per-track", type=int, default=10, help="episodes a car drives each track"
@@ -248,7 +249,7 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
         if not args.run:
             raise TrainingError("--evaluate-only needs the --run folder of a generalise run")
         result = evaluate_generalisation(
-            args.run, subset=args.subset, trials=args.trials, seed=args.seed, average=args.average
+            args.run, subset=args.subset, trials=args.trials, seed=args.seed
         )
     elif args.which == "generalise":
         from slipstream.evaluate.generalise import GeneralisePlan, benchmark_generalise
@@ -263,10 +264,9 @@ def _run_training_benchmark(args: argparse.Namespace) -> dict:
             eval_trials=args.eval_trials,
             workers=args.workers,
             seed=args.seed,
+            policy_average=args.policy_average or None,
         )
-        result = benchmark_generalise(
-            plan, subset=args.subset, trials=args.trials, average=args.average, run=args.run
-        )
+        result = benchmark_generalise(plan, subset=args.subset, trials=args.trials, run=args.run)
         if not args.json:
             result = {k: v for k, v in result.items() if k != "table"}
     else:

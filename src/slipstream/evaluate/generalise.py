@@ -6,12 +6,13 @@ tracks it has never seen.
 The measure (issue 21): the share of official tracks, driven in their default direction, on which
 at least 2 of 3 evaluation trials complete a lap at a mean lap speed of at least 2.0 m/s (the
 track's centre-line length over the lap time), next to each track's yardstick (`lap_ceiling`).
-While it trains, the policy is copied every `curve_every` minutes. After training each copy is
-evaluated on a fixed subset of the official tracks, which gives the curve of the share against
-training minutes. The table races the mean of the last `average` copies' weights (stochastic
-weight averaging) on every official track: the policy swings from copy to copy, and the mean of
-the last three lapped 16 and 2 more official tracks at speed than the last copy alone in two
-runs (docs/tracks.md).
+The training keeps a moving average of the policy's weights (`train --policy-average`, half-life
+`POLICY_AVERAGE_STEPS`), and the table races that average on every official track: what
+`slipstream evaluate RUN --checkpoint averaged` drives. The policy swings from update to update,
+and averaged weights lapped more unseen tracks at speed than the last copy (docs/tracks.md).
+While it trains, the policy and its average are copied every `curve_every` minutes; after
+training each copy is evaluated on a fixed subset of the official tracks, which gives the curve
+of the share against training minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import io
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,7 +29,7 @@ from slipstream.config import as_reward_function
 from slipstream.evaluate.bench import progress_line
 from slipstream.evaluate.tracks_table import MIN_LAPS, summarize_routes
 from slipstream.evaluate.tracks_table import MIN_SPEED_MPS as MIN_SPEED
-from slipstream.rl.averaging import average_weights
+from slipstream.model.run_model import POLICY_AVERAGE
 from slipstream.rollout.trainer import IterationReport, TrainConfig, Trainer
 from slipstream.tracks.registry import official_tracks
 from slipstream.tracks.track import TrackError
@@ -53,11 +53,12 @@ HYPERPARAMETERS_FILE = "hyperparameters_any_track.json"
 """The racing example's hyperparameters with 3 PPO epochs instead of 5: the learner takes most
 of the hour, and 3 epochs over 1.5 times the samples lapped more official tracks with either
 reward measured (docs/tracks.md)."""
-AVERAGED_COPIES = 3
-"""Policy copies whose mean weights race the table: with a copy every 10 minutes of 60, those
-after 40, 50 and 60 minutes."""
+POLICY_AVERAGE_STEPS = 75_000
+"""Half-life (environment steps) of the policy's moving average the table races: about 7.5
+minutes of the hour's 600k steps (docs/tracks.md, runs 15 and 16)."""
 SNAPSHOTS = "bench-generalise"
-"""Folder of the run holding the policy copies (`snapshot-<k>.pt`: minutes, steps, weights)."""
+"""Folder of the run holding the policy copies (`snapshot-<k>.pt`: minutes, steps, the policy's
+weights and, when kept, their moving average)."""
 
 
 def subset_of(names: list[str], count: int) -> list[str]:
@@ -101,13 +102,17 @@ class GeneralisePlan:
     the policy copies, so by default it gives their time to training."""
     workers: int = 1
     seed: int = 0
+    policy_average: int | None = POLICY_AVERAGE_STEPS
+    """Half-life (environment steps) of the policy's moving average (`train --policy-average`),
+    which the table races; None: keep none and race the last policy."""
 
 
 def train_on_generated(
     plan: GeneralisePlan, run: str | None = None, echo=sys.stdout
 ) -> dict[str, Any]:
     """Train the racing example for `plan.minutes` on generated tracks only, saving a copy of
-    the policy every `plan.curve_every` minutes and at the end into RUN/bench-generalise/."""
+    the policy (and of its moving average) every `plan.curve_every` minutes and at the end into
+    RUN/bench-generalise/."""
     import torch
 
     from slipstream.config import load_hyperparameters, load_model_metadata
@@ -131,6 +136,7 @@ def train_on_generated(
         serial=plan.workers == 1,
         eval_episodes=plan.eval_trials,
         seed=plan.seed,
+        policy_average=plan.policy_average,
     )
     trainer = Trainer(config, echo=None)
     storage = RunStorage(folder)
@@ -140,7 +146,10 @@ def train_on_generated(
     def snapshot(report: IterationReport, elapsed: float) -> None:
         buffer = io.BytesIO()
         state = {"minutes": round(elapsed, 2), "steps": report.total_steps}
-        torch.save({**state, "policy": trainer.update.policy_weights()}, buffer)
+        weights = {"policy": trainer.update.policy_weights()}
+        if trainer.update.policy_average is not None:
+            weights[POLICY_AVERAGE] = trainer.update.policy_average
+        torch.save({**state, **weights}, buffer)
         storage.write_bytes(f"{SNAPSHOTS}/snapshot-{len(saved)}.pt", buffer.getvalue())
         saved.append(state)
 
@@ -172,12 +181,12 @@ def evaluate_generalisation(
     subset: int = 12,
     trials: int = 3,
     seed: int = 0,
-    average: int = AVERAGED_COPIES,
     echo=sys.stdout,
 ) -> dict[str, Any]:
-    """Evaluate the policy copies of a `train_on_generated` run: each on a fixed subset of the
-    official tracks (the curve), the mean of the last `average` (`average_weights`; 1: the last
-    copy) on the subset and on every official track (the table)."""
+    """Evaluate the policy copies of a `train_on_generated` run on a fixed subset of the
+    official tracks (the curve; each copy's moving average too, when it holds one), then race
+    the last copy's moving average (or, in a run that kept none, the last copy) on every
+    official track (the table)."""
     import torch
 
     from slipstream.evaluate.evaluation import evaluation_world, run_training_world
@@ -190,8 +199,6 @@ def evaluate_generalisation(
     storage = RunStorage(run)
     metadata = read_run_metadata(storage)
     world = evaluation_world(run_training_world(storage), trials=trials)
-    if int(average) < 1:
-        raise TrackError(f"--average takes at least 1 policy copy, got {average}")
     keys = sorted(storage.glob(f"{SNAPSHOTS}/snapshot-*.pt"), key=_snapshot_number)
     if not keys:
         raise TrackError(
@@ -207,38 +214,30 @@ def evaluate_generalisation(
         routes = plan_routes(TrackSet(tuple(names)), "default")
         return evaluate_routes(model, world, routes, seed=seed)
 
+    def on_subset(weights: Mapping[str, Any], label: str):
+        return summarize_routes(rows_of(model_of(weights, label), fixed), MIN_LAPS, MIN_SPEED)
+
     fixed = subset_of(official, subset)
     curve = []
-    last: deque[dict[str, Any]] = deque(maxlen=int(average))  # the copies to average
     for key in keys:
         state = torch.load(io.BytesIO(storage.read_bytes(key)), weights_only=True)
-        last.append(state)
         info = {"minutes": float(state["minutes"]), "steps": int(state["steps"])}
-        model = model_of(state["policy"], f"after {info['minutes']} min")
-        summary = summarize_routes(rows_of(model, fixed), MIN_LAPS, MIN_SPEED)
-        curve.append(
-            {**info, "subset_lapped": summary.share_lapped, "subset_share": summary.share_fast}
-        )
-        if echo is not None:
-            echo.write(
-                f"curve: {info['minutes']:6.1f} min, {info['steps']:>9,} steps: {summary.line()}\n"
+        summary = on_subset(state["policy"], f"after {info['minutes']} min")
+        point = {**info, "subset_lapped": summary.share_lapped, "subset_share": summary.share_fast}
+        line = f"curve: {info['minutes']:6.1f} min, {info['steps']:>9,} steps: {summary.line()}"
+        if POLICY_AVERAGE in state:
+            mean = on_subset(state[POLICY_AVERAGE], f"average after {info['minutes']} min")
+            point.update(
+                averaged_subset_lapped=mean.share_lapped, averaged_subset_share=mean.share_fast
             )
+            line += f"; averaged: {mean.line()}"
+        curve.append(point)
+        if echo is not None:
+            echo.write(line + "\n")
             echo.flush()
-    info = {
-        "minutes": float(last[-1]["minutes"]),
-        "steps": int(last[-1]["steps"]),
-        "averaged_minutes": [float(state["minutes"]) for state in last],
-    }
-    after = ", ".join(f"{minutes:g}" for minutes in info["averaged_minutes"])
-    model = model_of(
-        average_weights([state["policy"] for state in last]), f"mean of copies after {after} min"
-    )
-    averaged = (
-        summary if len(last) == 1 else summarize_routes(rows_of(model, fixed), MIN_LAPS, MIN_SPEED)
-    )
-    if echo is not None:
-        echo.write(f"mean of the copies after {after} min: {averaged.line()}\n")
-        echo.flush()
+    averaged = POLICY_AVERAGE in state
+    policy = "the moving average of the policy" if averaged else "the last policy copy"
+    model = model_of(state[POLICY_AVERAGE if averaged else "policy"], policy)
     final = rows_of(model, official)
     summary = summarize_routes(final, MIN_LAPS, MIN_SPEED)
     fast = {
@@ -249,7 +248,7 @@ def evaluate_generalisation(
     ceilings = official_ceilings(official, int(world.SIMAPP_VERSION))
     reachable = [name for name, mps in ceilings.items() if mps is not None and mps >= MIN_SPEED]
     if echo is not None:
-        echo.write(f"all official tracks ({model.source}): {summary.line('tracks')}\n")
+        echo.write(f"all official tracks ({policy}): {summary.line('tracks')}\n")
         echo.write(
             f"fastest laps the car allows (lap_ceiling): {len(reachable)} of {len(official)} "
             f"official tracks at >= {MIN_SPEED:.1f} m/s\n"
@@ -267,11 +266,7 @@ def evaluate_generalisation(
         "share_lapped_at_2_mps": summary.share_fast,
         "share_reachable_at_2_mps": len(reachable) / len(official),
         "curve": curve,
-        "raced": {
-            **info,
-            "subset_lapped": averaged.share_lapped,
-            "subset_share": averaged.share_fast,
-        },
+        "raced": {"policy": "averaged" if averaged else "last", **curve[-1]},
         "popular": [row for row in table if row["track"] in POPULAR_TRACKS],
         "failed": [row["track"] for row in table if row["track"] not in fast],
         "table": table,
@@ -302,7 +297,6 @@ def benchmark_generalise(
     *,
     subset: int = 12,
     trials: int = 3,
-    average: int = AVERAGED_COPIES,
     run: str | None = None,
     echo=sys.stdout,
 ) -> dict[str, Any]:
@@ -310,17 +304,16 @@ def benchmark_generalise(
     _official()  # refuse before training when there is nothing to evaluate on
     trained = train_on_generated(plan, run=run, echo=echo)
     result = evaluate_generalisation(
-        trained["run"], subset=subset, trials=trials, seed=plan.seed, average=average, echo=echo
+        trained["run"], subset=subset, trials=trials, seed=plan.seed, echo=echo
     )
     return {"benchmark": "generalise", "plan": asdict(plan), **trained, **result}
 
 
 __all__ = [
-    "AVERAGED_COPIES",
     "MIN_LAPS",
     "MIN_SPEED",
+    "POLICY_AVERAGE_STEPS",
     "GeneralisePlan",
-    "average_weights",
     "benchmark_generalise",
     "evaluate_generalisation",
     "subset_of",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from slipstream.model.run_model import CHECKPOINT_CHOICES
+from slipstream.commands import add_checkpoint_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,13 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="world key, e.g. NUMBER_OF_RESETS=10000, OFF_TRACK_PENALTY=5, "
         "NUMBER_OF_OBSTACLES=6; repeatable",
     )
-    parser.add_argument(
-        "--checkpoint",
-        choices=CHECKPOINT_CHOICES,
-        default="best",
-        help="which checkpoint (default best); averaged: the last one's averaged policy "
-        "(a run trained with --policy-average)",
-    )
+    add_checkpoint_argument(parser)
     parser.add_argument(
         "--continuous", action="store_true", help="one episode of --trials laps (IS_CONTINUOUS)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from slipstream.model.run_model import CHECKPOINT_CHOICES
+from slipstream.commands import add_checkpoint_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,13 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_b", metavar="RUN_B", help="run of car B (0.75 m behind, inner lane)")
     parser.add_argument("--track", help="track name or .npy path (default: RUN_A's WORLD_NAME)")
     parser.add_argument("--laps", type=int, default=3, help="laps of the race (default 3)")
-    parser.add_argument(
-        "--checkpoint",
-        choices=CHECKPOINT_CHOICES,
-        default="best",
-        help="which checkpoint (default best); averaged: the last one's averaged policy "
-        "(a run trained with --policy-average)",
-    )
+    add_checkpoint_argument(parser)
     parser.add_argument(
         "--set",
         action="append",

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from slipstream.model.run_model import CHECKPOINT_CHOICES
+from slipstream.commands import add_checkpoint_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,13 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     resume.add_argument(
         "--pretrained", metavar="RUN", help="start from another run's model (clone)"
     )
-    resume.add_argument(
-        "--checkpoint",
-        choices=CHECKPOINT_CHOICES,
-        default="last",
-        help="the --pretrained run's checkpoint (default last); averaged: its last one's "
-        "averaged policy (a run trained with --policy-average)",
-    )
+    add_checkpoint_argument(resume, default="last", which="the --pretrained run's checkpoint")
     parser.add_argument(
         "--shared-trunk", action="store_true", help="share the conv trunk between policy and value"
     )

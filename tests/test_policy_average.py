@@ -14,29 +14,13 @@ from slipstream.model.run_model import (
     load_policy_module,
     read_run_metadata,
 )
-from slipstream.rl.averaging import average_weights, moving_average, moving_average_share
+from slipstream.rl.averaging import moving_average, moving_average_share
 from slipstream.rollout.trainer import Trainer, TrainingError
 from slipstream.runs import RunStorage, list_checkpoints, load_checkpoint
 from slipstream.runs.checkpoints import parse_checkpoint_name
 from small_training import small_config, train_arguments
 
 HALF_LIFE = 500
-
-
-def test_averaged_weights_are_the_element_wise_mean():
-    copies = [
-        {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor(0.5), "n": torch.tensor(3)},
-        {"w": torch.tensor([3.0, 6.0]), "b": torch.tensor(1.0), "n": torch.tensor(4)},
-        {"w": torch.tensor([2.0, -2.0]), "b": torch.tensor(3.0), "n": torch.tensor(5)},
-    ]
-    mean = average_weights(copies)
-    assert mean["w"].tolist() == [2.0, 2.0] and mean["b"].item() == 1.5
-    assert mean["n"].item() == 5  # not floating point: the last copy's
-    assert average_weights(copies[1:2])["w"].tolist() == [3.0, 6.0]
-    with pytest.raises(ValueError, match="keys differ"):
-        average_weights([copies[0], {"w": torch.zeros(2)}])
-    with pytest.raises(ValueError, match="at least one"):
-        average_weights([])
 
 
 def test_the_moving_average_halves_the_old_weights_every_half_life():
@@ -59,6 +43,13 @@ def test_the_moving_average_halves_the_old_weights_every_half_life():
     assert torch.allclose(halves["w"], once["w"])
     with pytest.raises(ValueError, match="keys differ"):
         moving_average(first, {"v": torch.zeros(2)}, 10, 100)
+    counted = moving_average(
+        {"w": torch.zeros(1), "n": torch.tensor(3)},
+        {"w": torch.ones(1), "n": torch.tensor(7)},
+        100,
+        100,
+    )
+    assert counted["n"].item() == 7  # not floating point: the newest, never averaged
 
 
 def _policies(run) -> list[tuple[int, dict]]:

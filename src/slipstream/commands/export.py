@@ -12,17 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from slipstream.model.run_model import CHECKPOINT_CHOICES
+from slipstream.commands import add_checkpoint_argument
 
 FORMATS = ("onnx", "car", "deepracer")
-
-
-def _checkpoint(value: str) -> str:
-    if value in CHECKPOINT_CHOICES or value.isdigit():
-        return value
-    raise argparse.ArgumentTypeError(
-        f"{value!r}: give best, last, averaged or a checkpoint number N"
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,14 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="car: model.tar.gz for the physical car; deepracer: model prefix for DRfC / "
         "DeepRacer-on-AWS; onnx: ONNX (default)",
     )
-    parser.add_argument(
-        "--checkpoint",
-        type=_checkpoint,
-        default="best",
-        metavar="best|last|averaged|N",
-        help="which checkpoint (default best); averaged: the last one's averaged policy "
-        "(a run trained with --policy-average)",
-    )
+    add_checkpoint_argument(parser, numbered=True)
     parser.add_argument(
         "--out",
         metavar="DIR",

@@ -3,13 +3,11 @@
 A PPO policy's weights swing from update to update, and a copy taken at one moment may drive
 much worse than one taken ten minutes earlier or later; the mean of several late copies'
 weights drives more tracks than any of them (docs/tracks.md, "The generalisation benchmark").
-Two forms, both pure functions of state dicts (name -> tensor):
-
-- `average_weights`: the element-wise mean of a few saved copies.
-- `moving_average`: an exponential moving average kept while training, with a half-life in
-  environment steps: after an update that took `steps` samples, the average moves a share
-  ``1 - 0.5 ** (steps / half_life)`` of the way to the new weights. The weights of `half_life`
-  steps ago count half as much as the newest, whatever the iterations' sizes.
+`moving_average` keeps an exponential moving average while training, a pure function of state
+dicts (name -> tensor), with a half-life in environment steps: after an update that took `steps`
+samples, the average moves a share ``1 - 0.5 ** (steps / half_life)`` of the way to the new
+weights. The weights of `half_life` steps ago count half as much as the newest, whatever the
+iterations' sizes.
 
 Tensors that are not floating point (none in today's networks) are taken from the newest
 weights, never averaged.
@@ -17,35 +15,17 @@ weights, never averaged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
 
-def _same_keys(copies: Sequence[Mapping[str, torch.Tensor]]) -> list[str]:
-    keys = list(copies[-1])
-    for copy in copies:
-        if list(copy) != keys:
-            raise ValueError("policy weights to average must have the same tensors (keys differ)")
-    return keys
-
-
-def average_weights(copies: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The element-wise mean of policy weights (state dicts with the same keys and shapes)."""
-    import torch
-
-    if not copies:
-        raise ValueError("averaging needs at least one policy copy")
-    return {
-        key: (
-            torch.stack([copy[key] for copy in copies]).mean(dim=0)
-            if copies[-1][key].is_floating_point()
-            else copies[-1][key].clone()
-        )
-        for key in _same_keys(copies)
-    }
+def _same_keys(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> list[str]:
+    if list(a) != list(b):
+        raise ValueError("policy weights to average must have the same tensors (keys differ)")
+    return list(b)
 
 
 def moving_average_share(steps: int, half_life: float) -> float:
@@ -72,8 +52,8 @@ def moving_average(
             if weights[key].is_floating_point()
             else weights[key].detach().clone()
         )
-        for key in _same_keys([average, weights])
+        for key in _same_keys(average, weights)
     }
 
 
-__all__ = ["average_weights", "moving_average", "moving_average_share"]
+__all__ = ["moving_average", "moving_average_share"]

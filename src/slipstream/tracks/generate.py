@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -82,15 +82,16 @@ class GeneratorParams:
     (reinvent_base's family, 2024's championship), 5 % are 0.91-0.95 m, three quarters the
     standard 1.06-1.07 m; the few wider ones (up to 1.44 m) are left out."""
     clockwise_share: float = 0.5
-    metres_per_corner: float = 3.0
-    """About one polygon corner per this many metres of centre line (at least `min_corners`).
-    With `max_corner_arc` it sets how much of a lap is straight: 3.0 and 9.0 give a median of
-    0.36 against the official 0.33 (4.0 and 7.0 gave 0.41; docs/tracks.md)."""
+    metres_per_corner: tuple[float, float] = (3.0, 2.0)
+    """About one polygon corner per this many metres of centre line (at least `min_corners`), from
+    the gentlest track to the twistiest (each track's twistiness, `TrackSpec.twist`, is drawn
+    uniform in 0-1 and picks a point between the two ends of this and the next two knobs)."""
     min_corners: int = 4
-    max_corners: int = 16
-    pinch_share: float = 0.3
+    max_corners: int = 18
+    pinch_share: tuple[float, float] = (0.3, 0.6)
     """Share of polygon corners pulled deep inside the outline (radius U(0.2, 0.55) instead of
-    U(0.7, 1)): the pinches make hairpins and S-bends; without them the outline is a convex oval."""
+    U(0.7, 1)), gentlest to twistiest: the pinches make hairpins and S-bends; without them the
+    outline is a convex oval."""
     max_stretch: float = 1.8
     """The outline is stretched along a random axis by U(1, max_stretch) (official tracks are
     wider than tall, by up to ~2)."""
@@ -104,11 +105,13 @@ class GeneratorParams:
     `min_corner_radius` (official tracks go down to 0.45 m centre radius on 1.07 m roads, below
     width/2)."""
     min_corner_arc: float = 0.4
-    max_corner_arc: float = 9.0
-    """Each corner bends along an arc of length U(min_corner_arc, max_corner_arc) m, so its radius
-    is that over its turning angle (at least the tightest allowed, at most `max_corner_radius`,
-    and no more than the neighbouring straights leave room for): hairpins come out tight and
-    small kinks long sweeping bends, as on the official tracks."""
+    max_corner_arc: tuple[float, float] = (9.0, 3.0)
+    """Each corner bends along an arc of length U(min_corner_arc, max_corner_arc) m (the upper end
+    from the gentlest track to the twistiest), so its radius is that over its turning angle (at
+    least the tightest allowed, at most `max_corner_radius`, and no more than the neighbouring
+    straights leave room for): hairpins come out tight and small kinks long sweeping bends, as
+    on the official tracks. With `metres_per_corner` and `pinch_share` it sets how often a lap
+    turns tight and how much of it is straight (docs/tracks.md, "Generated tracks")."""
     max_corner_radius: float = 10.0
     clearance: float = 0.3
     """Minimum gap between borders of different parts of the road."""
@@ -125,6 +128,8 @@ class TrackSpec:
     length: float
     width: float
     clockwise: bool
+    twist: float = 0.5
+    """0 for the gentlest layout the generator draws, 1 for the twistiest (`GeneratorParams`)."""
 
 
 def parse_generated_name(name: str) -> int | None:
@@ -145,7 +150,10 @@ def draw_spec(seed: int, params: GeneratorParams = DEFAULT_PARAMS) -> TrackSpec:
     length = _through_quantiles(rng.uniform(), params.length_quantiles)
     width = _through_quantiles(rng.uniform(), params.width_quantiles)
     clockwise = bool(rng.uniform() < params.clockwise_share)
-    return TrackSpec(length=round(length, 2), width=round(width, 3), clockwise=clockwise)
+    twist = float(rng.uniform())
+    return TrackSpec(
+        length=round(length, 2), width=round(width, 3), clockwise=clockwise, twist=twist
+    )
 
 
 def _tightest_radius(width: float, params: GeneratorParams) -> float:
@@ -153,12 +161,19 @@ def _tightest_radius(width: float, params: GeneratorParams) -> float:
     return max(0.5 * width + params.radius_margin, params.min_corner_radius)
 
 
-def _outline(rng: np.random.Generator, corners: int, params: GeneratorParams) -> np.ndarray:
+def _between(ends: tuple[float, float], twist: float) -> float:
+    """The knob's value for a track of twistiness `twist` (0: the first end, 1: the second)."""
+    return ends[0] + (ends[1] - ends[0]) * twist
+
+
+def _outline(
+    rng: np.random.Generator, corners: int, pinch_share: float, params: GeneratorParams
+) -> np.ndarray:
     """A random star-shaped polygon (K, 2), counter-clockwise, of unit-ish size."""
     step = 2.0 * np.pi / corners
     jitter = rng.uniform(-params.angle_jitter, params.angle_jitter, corners) * step
     angles = np.arange(corners) * step + jitter
-    pinch = rng.uniform(size=corners) < params.pinch_share
+    pinch = rng.uniform(size=corners) < pinch_share
     radii = np.where(pinch, rng.uniform(0.2, 0.55, corners), rng.uniform(0.7, 1.0, corners))
     points = np.column_stack([radii * np.cos(angles), radii * np.sin(angles)])
     axis = rng.uniform(0.0, np.pi)
@@ -253,14 +268,16 @@ def _draw_layout(
     """One random layout of about `spec.length` m (a closed CCW curve in metres), or None."""
     corners = int(
         np.clip(
-            round(spec.length / params.metres_per_corner * rng.uniform(0.7, 1.3)),
+            round(
+                spec.length / _between(params.metres_per_corner, spec.twist) * rng.uniform(0.7, 1.3)
+            ),
             params.min_corners,
             params.max_corners,
         )
     )
-    outline = _outline(rng, corners, params)
+    outline = _outline(rng, corners, _between(params.pinch_share, spec.twist), params)
     tightest = _tightest_radius(spec.width, params)
-    arcs = rng.uniform(params.min_corner_arc, params.max_corner_arc, corners)
+    arcs = rng.uniform(params.min_corner_arc, _between(params.max_corner_arc, spec.twist), corners)
     radii = np.clip(arcs / np.abs(turn_angles(outline)), tightest, params.max_corner_radius)
     perimeter = float(np.sum(np.linalg.norm(outline - np.roll(outline, 1, axis=0), axis=1)))
     scale = spec.length / perimeter
@@ -292,6 +309,7 @@ def generate_route(
         length=drawn.length if length is None else float(length),
         width=drawn.width if width is None else float(width),
         clockwise=drawn.clockwise if clockwise is None else bool(clockwise),
+        twist=drawn.twist,
     )
     if spec.length <= 0.0 or spec.width <= 0.0:
         raise TrackDesignError(
@@ -308,7 +326,9 @@ def generate_route(
     last: list[str] = ["no layout fitted its corners"]
     for attempt in range(params.max_attempts):
         rng = np.random.default_rng([int(seed), attempt])
-        curve = _draw_layout(rng, spec, params)
+        # a layout this twisty may not fit its length: each failed attempt eases the twist
+        eased = replace(spec, twist=spec.twist * (1.0 - attempt / params.max_attempts))
+        curve = _draw_layout(rng, eased, params)
         if curve is None:
             continue
         built = route_from_curve(curve, spec.width, scale=1.0, start_u=_straightest_u(curve))

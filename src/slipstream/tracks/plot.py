@@ -171,7 +171,8 @@ def plot_sheet(
     for j, (label, (values, reference)) in enumerate((histograms or {}).items()):
         ax = fig.add_subplot(grid[0, j])
         both = np.concatenate([values, reference]) if reference is not None else values
-        bins = np.linspace(float(np.min(both)), float(np.max(both)), 16)
+        low, high = float(np.min(both)), float(np.max(both))
+        bins = np.linspace(low, high if high > low else low + 1.0, 16)  # all equal: one bin
         ax.hist(values, bins=bins, density=True, alpha=0.6, label=f"generated ({len(values)})")
         if reference is not None:
             ax.hist(

@@ -57,11 +57,6 @@ def signed_curvature(track: Track) -> np.ndarray:
     return turn / (w * SAMPLE_SPACING)
 
 
-def curvature(track: Track) -> np.ndarray:
-    """Unsigned curvature (rad/m) of a closed track's centre line every `SAMPLE_SPACING` m."""
-    return np.abs(signed_curvature(track))
-
-
 def tight_corners(k: np.ndarray) -> tuple[int, int]:
     """(tight corners, S-bends among them) on a closed lap's signed curvature `k` (every
     `SAMPLE_SPACING` m): a corner is a run of samples tighter than `TIGHT_RADIUS`."""

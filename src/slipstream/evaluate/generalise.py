@@ -9,7 +9,8 @@ track's centre-line length over the lap time), next to each track's yardstick (`
 The training keeps a moving average of the policy's weights (`train --policy-average`, half-life
 `POLICY_AVERAGE_STEPS`), and the table races that average on every official track: what
 `slipstream evaluate RUN --checkpoint averaged` drives. The policy swings from update to update,
-and averaged weights lapped more unseen tracks at speed than the last copy (docs/tracks.md).
+and averaged weights lapped more unseen tracks at speed than the last copy in five of six paired
+runs (docs/tracks.md).
 While it trains, the policy and its average are copied every `curve_every` minutes; after
 training each copy is evaluated on a fixed subset of the official tracks, which gives the curve
 of the share against training minutes.
